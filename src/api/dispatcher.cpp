@@ -1,0 +1,169 @@
+// Request dispatch for both SES protocols (reference §1): routing, SigV4, model-driven
+// decoding and validation, handler call, encoding. Errors map once through errors.cpp.
+#include "api/dispatcher.hpp"
+
+#include "api/errors.hpp"
+#include "base/ids.hpp"
+#include "base/log.hpp"
+
+namespace sesame::api {
+namespace {
+using service::Api;
+
+bool is_v2_path(std::string_view path) { return path.substr(0, 10) == "/v2/email/" || path == "/v2/email"; }
+}  // namespace
+
+struct Dispatcher::Decoded {
+  const Operation* op = nullptr;
+  json input;
+};
+
+Dispatcher::Dispatcher(const service::HandlerTable& handlers, KeyLookup keys, const base::Clock& clock,
+                       DispatcherOptions options)
+    : handlers_(handlers),
+      clock_(clock),
+      options_(std::move(options)),
+      verifier_(std::move(keys), clock, options_.service),
+      router_(ses_v2_model()) {}
+
+Dispatcher::~Dispatcher() = default;
+
+base::HttpResponse Dispatcher::error_response(Api api, const std::string& code, const std::string& message,
+                                              int status, bool sender_fault, const std::string& request_id) const {
+  base::HttpResponse r;
+  r.status = status;
+  r.headers.emplace_back("x-amzn-RequestId", request_id);
+  r.headers.emplace_back("Date", base::format_http_date(clock_.now()));
+  if (api == Api::kV1) {
+    r.headers.emplace_back("Content-Type", "text/xml");
+    r.body = encode_query_error(ses_v1_model(), code, message, sender_fault, request_id);
+  } else {
+    r.headers.emplace_back("Content-Type", "application/json");
+    r.headers.emplace_back("x-amzn-ErrorType", code);
+    r.body = json{{"message", message}, {"__type", code}}.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+  return r;
+}
+
+base::Result<Dispatcher::Decoded> Dispatcher::decode(const base::HttpRequest& req, Api api) const {
+  auto [path, query] = split_target(req.target);
+  Decoded d;
+  if (api == Api::kV1) {
+    // The form body, or (old hand-written clients) the query string.
+    FormParams params;
+    if (!query.empty()) {
+      SESAME_ASSIGN(params, parse_form(query, options_.limits));
+    }
+    if (!req.body.empty()) {
+      SESAME_ASSIGN(auto body, parse_form(req.body, options_.limits));
+      for (auto& [k, v] : body) params.insert_or_assign(k, std::move(v));
+    }
+    auto action = params.find("Action");
+    if (action == params.end() || action->second.empty())
+      return base::make_error(base::ErrorCode::kValidation, "MissingAction");
+    const Model& model = ses_v1_model();
+    auto version = params.find("Version");
+    d.op = model.find(action->second);
+    if (!d.op || version == params.end() || version->second != model.api_version()) {
+      return base::make_error(base::ErrorCode::kValidation,
+                              "Could not find operation " + action->second + " for version " +
+                                  (version == params.end() ? std::string("NO_VERSION_SPECIFIED") : version->second),
+                              "InvalidAction");
+    }
+    SESAME_ASSIGN(d.input, decode_query(d.op->input, params, options_.limits));
+    return d;
+  }
+  bool path_exists = false;
+  auto match = router_.match(req.method, path, &path_exists);
+  if (!match) {
+    return base::make_error(base::ErrorCode::kNotFound,
+                            path_exists ? "Method " + req.method + " is not allowed on " + std::string(path)
+                                        : "No SES v2 operation matches " + req.method + " " + std::string(path),
+                            "UnknownOperation");
+  }
+  d.op = match->op;
+  SESAME_ASSIGN(d.input, decode_rest_json(*d.op, *match, query, req, options_.limits));
+  return d;
+}
+
+base::Result<std::pair<std::string, json>> Dispatcher::decode_only(const base::HttpRequest& req, Api* api) const {
+  auto [path, query] = split_target(req.target);
+  *api = is_v2_path(path) ? Api::kV2 : Api::kV1;
+  SESAME_ASSIGN(auto d, decode(req, *api));
+  return std::make_pair(d.op->name, std::move(d.input));
+}
+
+base::HttpResponse Dispatcher::handle(const base::HttpRequest& req) {
+  const std::string request_id = base::uuid_v4();
+  auto [path, query] = split_target(req.target);
+  Api api = is_v2_path(path) ? Api::kV2 : Api::kV1;
+  if (api == Api::kV1 && path != "/") {
+    return error_response(Api::kV2, "UnknownOperationException", "No operation is served at " + std::string(path), 404,
+                          true, request_id);
+  }
+
+  AuthRejection rejection{};
+  auto principal = verifier_.verify(req, &rejection);
+  if (!principal.ok()) {
+    base::log().error("request {}: key lookup failed: {}", request_id, principal.error().message);
+    WireError w = to_wire(api, principal.error());
+    return error_response(api, w.code, "Internal server error", w.status, w.sender_fault, request_id);
+  }
+  if (!principal.value()) {
+    WireError w = to_wire(api, rejection);
+    return error_response(api, w.code, w.message, w.status, true, request_id);
+  }
+
+  auto decoded = decode(req, api);
+  if (!decoded.ok()) {
+    const base::Error& e = decoded.error();
+    if (e.subject == "InvalidAction") return error_response(api, "InvalidAction", e.message, 400, true, request_id);
+    if (e.message == "MissingAction")
+      return error_response(api, "MissingAction", "The request must contain the parameter Action.", 400, true, request_id);
+    if (e.subject == "UnknownOperation")
+      return error_response(api, "UnknownOperationException", e.message, 404, true, request_id);
+    WireError w = to_wire(api, e);
+    return error_response(api, w.code, w.message, w.status, w.sender_fault, request_id);
+  }
+  const Operation& op = *decoded->op;
+  if (op.input) {
+    if (auto msg = validate(*op.input, decoded->input)) {
+      WireError w = to_wire(api, base::make_error(base::ErrorCode::kValidation, *msg));
+      return error_response(api, w.code, w.message, w.status, true, request_id);
+    }
+  }
+  const service::Handler* handler = handlers_.find(api, op.name);
+  if (!handler) {
+    WireError w = to_wire(api, base::make_error(base::ErrorCode::kNotImplemented, ""));
+    return error_response(api, w.code, "Sesame does not implement the operation " + op.name + " yet.", w.status,
+                          false, request_id);
+  }
+  service::Caller caller{principal.value()->account_id, principal.value()->region, principal.value()->access_key_id,
+                         req.remote_ip};
+  base::Result<json> out = base::make_error(base::ErrorCode::kInternal, "handler failed");
+  try {
+    out = (*handler)(caller, decoded->input);
+  } catch (const std::exception& ex) {
+    // A handler bug must not take the connection down with it; log it with context.
+    base::log().error("request {} {}: handler threw: {}", request_id, op.name, ex.what());
+    out = base::make_error(base::ErrorCode::kInternal, "Internal server error");
+  }
+  if (!out.ok()) {
+    WireError w = to_wire(api, out.error());
+    if (w.status >= 500) base::log().error("request {} {}: {}", request_id, op.name, out.error().message);
+    return error_response(api, w.code, w.message, w.status, w.sender_fault, request_id);
+  }
+  base::HttpResponse r;
+  r.headers.emplace_back("x-amzn-RequestId", request_id);
+  r.headers.emplace_back("Date", base::format_http_date(clock_.now()));
+  if (api == Api::kV1) {
+    r.headers.emplace_back("Content-Type", "text/xml");
+    r.body = encode_query_response(ses_v1_model(), op, out.value(), request_id);
+  } else {
+    r.headers.emplace_back("Content-Type", "application/json");
+    r.body = encode_json_output(op.output, out.value());
+  }
+  return r;
+}
+
+}  // namespace sesame::api

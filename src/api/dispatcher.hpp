@@ -1,0 +1,46 @@
+// The one place the two protocols meet the service: route (v1 form Action or v2 path),
+// verify SigV4, decode and validate from the model, call the handler, encode the value or
+// the error. Works on neutral HttpRequest/HttpResponse; knows nothing of sockets.
+#pragma once
+
+#include <memory>
+
+#include "api/codec.hpp"
+#include "api/sigv4.hpp"
+#include "base/clock.hpp"
+#include "base/http_message.hpp"
+#include "service/handler.hpp"
+
+namespace sesame::api {
+
+struct DispatcherOptions {
+  DecodeLimits limits;
+  std::string service = "ses";
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(const service::HandlerTable& handlers, KeyLookup keys, const base::Clock& clock,
+             DispatcherOptions options = {});
+  ~Dispatcher();
+
+  base::HttpResponse handle(const base::HttpRequest& request);
+
+  /// Decodes a request to its operation name and request value without authenticating or
+  /// calling a handler (the botocore oracle test and fuzz targets use it).
+  base::Result<std::pair<std::string, json>> decode_only(const base::HttpRequest& request, service::Api* api) const;
+
+ private:
+  struct Decoded;
+  base::Result<Decoded> decode(const base::HttpRequest& request, service::Api api) const;
+  base::HttpResponse error_response(service::Api api, const std::string& code, const std::string& message,
+                                    int status, bool sender_fault, const std::string& request_id) const;
+
+  const service::HandlerTable& handlers_;
+  const base::Clock& clock_;
+  DispatcherOptions options_;
+  Verifier verifier_;
+  RestJsonRouter router_;
+};
+
+}  // namespace sesame::api

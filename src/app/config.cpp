@@ -1,0 +1,65 @@
+#include "app/config.hpp"
+
+#include <set>
+#include <toml++/toml.h>
+
+namespace sesame::app {
+namespace {
+using base::ErrorCode;
+
+base::Error bad(const std::string& msg) { return base::make_error(ErrorCode::kInvalidParameter, msg); }
+
+base::Status check_keys(const toml::table& t, const std::string& where, const std::set<std::string>& allowed) {
+  for (const auto& [k, v] : t)
+    if (!allowed.count(std::string(k.str())))
+      return bad("config: unknown key " + where + std::string(k.str()));
+  return base::ok_status();
+}
+}  // namespace
+
+base::Result<Config> load_config(const std::string& path) {
+  Config c;
+  if (path.empty()) return c;
+  toml::table t;
+  try {
+    t = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return bad("config " + path + ": " + std::string(e.description()));
+  }
+  SESAME_CHECK(check_keys(t, "", {"data_dir", "region", "log_level", "api", "dns", "verification", "store"}));
+  c.data_dir = t["data_dir"].value_or(c.data_dir);
+  c.region = t["region"].value_or(c.region);
+  c.log_level = t["log_level"].value_or(c.log_level);
+  if (auto api = t["api"].as_table()) {
+    SESAME_CHECK(check_keys(*api, "api.", {"listen", "max_body_bytes", "max_connections", "worker_threads"}));
+    c.api_listen = (*api)["listen"].value_or(c.api_listen);
+    c.api_max_body_bytes = std::size_t((*api)["max_body_bytes"].value_or(int64_t(c.api_max_body_bytes)));
+    c.api_max_connections = std::size_t((*api)["max_connections"].value_or(int64_t(c.api_max_connections)));
+    c.api_worker_threads = int((*api)["worker_threads"].value_or(int64_t(c.api_worker_threads)));
+  }
+  if (auto dns = t["dns"].as_table()) {
+    SESAME_CHECK(check_keys(*dns, "dns.", {"servers", "timeout_ms"}));
+    if (auto servers = (*dns)["servers"].as_array()) {
+      for (const auto& s : *servers) {
+        auto v = s.value<std::string>();
+        if (!v) return bad("config: dns.servers must be strings \"host:port\"");
+        c.dns_servers.push_back(*v);
+      }
+    }
+    c.dns_timeout_ms = int((*dns)["timeout_ms"].value_or(int64_t(c.dns_timeout_ms)));
+  }
+  if (auto v = t["verification"].as_table()) {
+    SESAME_CHECK(check_keys(*v, "verification.", {"window_seconds", "recheck_seconds"}));
+    c.verification_window_seconds = (*v)["window_seconds"].value_or(c.verification_window_seconds);
+    c.verification_recheck_seconds = (*v)["recheck_seconds"].value_or(c.verification_recheck_seconds);
+  }
+  if (auto s = t["store"].as_table()) {
+    SESAME_CHECK(check_keys(*s, "store.", {"durable"}));
+    c.store_durable = (*s)["durable"].value_or(c.store_durable);
+  }
+  if (c.api_max_body_bytes < 1024) return bad("config: api.max_body_bytes is too small");
+  if (c.api_worker_threads < 1 || c.api_worker_threads > 256) return bad("config: api.worker_threads must be 1..256");
+  return c;
+}
+
+}  // namespace sesame::app

@@ -1,0 +1,34 @@
+// The TOML configuration. Every key is optional; `sesame serve` with no file runs on the
+// embedded store in ./sesame-data.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace sesame::app {
+
+struct Config {
+  std::string data_dir = "./sesame-data";
+  std::string region = "us-east-1";
+  std::string log_level = "info";
+  // [api]
+  std::string api_listen = "127.0.0.1:4579";
+  std::size_t api_max_body_bytes = 64u << 20;
+  std::size_t api_max_connections = 1024;
+  int api_worker_threads = 16;
+  // [dns]
+  std::vector<std::string> dns_servers;  // host:port; empty = system resolver
+  int dns_timeout_ms = 2000;
+  // [verification]
+  double verification_window_seconds = 72 * 3600;
+  double verification_recheck_seconds = 300;
+  // [store]
+  bool store_durable = true;
+};
+
+/// Reads `path` (empty = defaults only). Unknown keys are errors, so typos surface.
+base::Result<Config> load_config(const std::string& path);
+
+}  // namespace sesame::app

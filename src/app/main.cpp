@@ -1,0 +1,162 @@
+// The sesame binary: `serve` runs everything; the other subcommands administer accounts
+// and identities directly in the store (they work whether or not the server runs).
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/dispatcher.hpp"
+#include "app/config.hpp"
+#include "app/runtime.hpp"
+#include "base/log.hpp"
+#include "http/server.hpp"
+#include "service/verification_worker.hpp"
+#include <spdlog/sinks/stdout_color_sinks.h>
+
+namespace {
+using namespace sesame;
+
+constexpr const char* kUsage = R"(sesame - a self-hosted email service that speaks the Amazon SES APIs
+
+usage:
+  sesame serve [--config FILE]
+  sesame account create --name NAME [--production] [--config FILE]
+  sesame account production --account ID [--off] [--config FILE]
+  sesame identity records --account ID [--region R] IDENTITY [--config FILE]
+  sesame identity verify --account ID [--region R] IDENTITY [--config FILE]
+  sesame --help
+)";
+
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> options;  // --key value; flags map to "1"
+  bool has(const std::string& k) const { return options.count(k) > 0; }
+  std::string get(const std::string& k, const std::string& fallback = {}) const {
+    auto it = options.find(k);
+    return it == options.end() ? fallback : it->second;
+  }
+};
+
+Args parse_args(int argc, char** argv) {
+  static const std::vector<std::string> kFlags = {"--production", "--off", "--help"};
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s.rfind("--", 0) == 0) {
+      if (std::find(kFlags.begin(), kFlags.end(), s) != kFlags.end() || i + 1 >= argc) a.options[s] = "1";
+      else a.options[s] = argv[++i];
+    } else {
+      a.positional.push_back(s);
+    }
+  }
+  return a;
+}
+
+int fail(const std::string& msg) {
+  std::fprintf(stderr, "sesame: %s\n", msg.c_str());
+  return 1;
+}
+
+int serve(const app::Config& cfg) {
+  auto rt = app::Runtime::open(cfg);
+  if (!rt.ok()) return fail(rt.error().message);
+  app::Runtime& r = *rt.value();
+  if (auto first = r.ensure_first_account(); !first.ok()) return fail(first.error().message);
+
+  service::HandlerTable handlers;
+  service::register_all(handlers, r.services());
+  api::Dispatcher dispatcher(handlers, r.key_lookup(), r.clock());
+
+  http::ServerOptions opts;
+  opts.listen = cfg.api_listen;
+  opts.max_body_bytes = cfg.api_max_body_bytes;
+  opts.max_connections = cfg.api_max_connections;
+  opts.worker_threads = cfg.api_worker_threads;
+  http::Server server(opts, [&](const base::HttpRequest& req) -> base::HttpResponse {
+    if (req.method == "GET" && req.target == "/_sesame/health") return base::HttpResponse{200, {{"Content-Type", "text/plain"}}, "ok\n"};
+    return dispatcher.handle(req);
+  });
+
+  // Block the stop signals before any thread starts, then wait for one on this thread.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  if (auto st = server.start(); !st.ok()) return fail(st.error().message);
+  service::VerificationWorker worker(r.services(), cfg.verification_recheck_seconds);
+  worker.start();
+  base::log().info("sesame serving the SES API (v1 and v2) on http://{} region {} data {}", server.local_endpoint(),
+                   cfg.region, cfg.data_dir);
+  int sig = 0;
+  sigwait(&set, &sig);
+  base::log().info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  worker.stop();
+  server.stop();
+  base::log().info("stopped");
+  return 0;
+}
+
+int account_cmd(const app::Config& cfg, const Args& a) {
+  auto rt = app::Runtime::open(cfg);
+  if (!rt.ok()) return fail(rt.error().message);
+  const std::string sub = a.positional.size() > 1 ? a.positional[1] : "";
+  if (sub == "create") {
+    if (!a.has("--name") || a.get("--name") == "1") return fail("account create needs --name NAME");
+    auto created = rt.value()->create_account(a.get("--name"), a.has("--production"));
+    if (!created.ok()) return fail(created.error().message);
+    std::cout << created.value().dump(2) << "\n";
+    return 0;
+  }
+  if (sub == "production") {
+    auto st = rt.value()->set_production(a.get("--account"), !a.has("--off"));
+    if (!st.ok()) return fail(st.error().message);
+    std::cout << "account " << a.get("--account") << (a.has("--off") ? " is in the sandbox\n" : " has production access\n");
+    return 0;
+  }
+  return fail(std::string("unknown account command\n") + kUsage);
+}
+
+int identity_cmd(const app::Config& cfg, const Args& a) {
+  if (a.positional.size() < 3 || !a.has("--account")) return fail(std::string("identity commands need --account ID and an IDENTITY\n") + kUsage);
+  auto rt = app::Runtime::open(cfg);
+  if (!rt.ok()) return fail(rt.error().message);
+  const std::string sub = a.positional[1];
+  const std::string region = a.get("--region", cfg.region);
+  base::Result<service::json> out = base::make_error(base::ErrorCode::kInvalidParameter, "unknown identity command");
+  if (sub == "records") out = rt.value()->identity_records(a.get("--account"), region, a.positional[2]);
+  else if (sub == "verify") out = rt.value()->verify_identity(a.get("--account"), region, a.positional[2]);
+  if (!out.ok()) return fail(out.error().message);
+  std::cout << out.value().dump(2) << "\n";
+  return 0;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  ::umask(077);  // the store holds secret keys and the DKIM keys are private: nothing world-readable
+  Args a = parse_args(argc, argv);
+  if (a.positional.empty() || a.has("--help")) {
+    std::fputs(kUsage, a.has("--help") ? stdout : stderr);
+    return a.has("--help") ? 0 : 2;
+  }
+  auto cfg = app::load_config(a.get("--config"));
+  if (!cfg.ok()) return fail(cfg.error().message);
+  // Administrative commands print JSON on stdout; logs go to stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("sesame"));
+  spdlog::set_level(spdlog::level::from_str(cfg.value().log_level));
+  const std::string& cmd = a.positional[0];
+  if (cmd == "serve") return serve(cfg.value());
+  if (cmd == "account") return account_cmd(cfg.value(), a);
+  if (cmd == "identity") return identity_cmd(cfg.value(), a);
+  std::fputs(kUsage, stderr);
+  return 2;
+}

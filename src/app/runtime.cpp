@@ -1,0 +1,106 @@
+#include "app/runtime.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "base/ids.hpp"
+#include "base/log.hpp"
+#include "service/identity.hpp"
+
+namespace sesame::app {
+namespace {
+using base::ErrorCode;
+
+base::Status write_private_file(const std::string& path, const std::string& content) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return base::make_error(ErrorCode::kInternal, "cannot write " + tmp);
+  bool ok = ::write(fd, content.data(), content.size()) == ssize_t(content.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) return base::make_error(ErrorCode::kInternal, "cannot write " + path);
+  return base::ok_status();
+}
+}  // namespace
+
+base::Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config) {
+  std::unique_ptr<Runtime> r(new Runtime(config));
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return base::make_error(ErrorCode::kInternal, "cannot create data directory " + config.data_dir + ": " + ec.message());
+  ::chmod(config.data_dir.c_str(), 0700);
+  SESAME_ASSIGN(r->store_, store::open_sqlite({config.data_dir + "/sesame.db", config.store_durable}));
+  r->resolver_ = dns::make_cares_resolver({config.dns_servers, config.dns_timeout_ms, 2});
+  r->keys_ = std::make_unique<mailauth::dkim::KeyStore>(config.data_dir + "/dkim");
+  service::Settings settings;
+  settings.verification_window_seconds = config.verification_window_seconds;
+  r->services_ = std::unique_ptr<service::Services>(
+      new service::Services{*r->store_, r->clock_, *r->resolver_, *r->keys_, settings});
+  return r;
+}
+
+api::KeyLookup Runtime::key_lookup() {
+  store::Store* s = store_.get();
+  return [s](const std::string& id) -> base::Result<std::optional<api::KeyRecord>> {
+    SESAME_ASSIGN(auto key, s->find_access_key(id));
+    if (!key) return std::optional<api::KeyRecord>();
+    return std::optional<api::KeyRecord>(api::KeyRecord{key->secret, key->account_id});
+  };
+}
+
+base::Result<service::json> Runtime::create_account(const std::string& name, bool production) {
+  if (name.empty() || name.size() > 128) return base::make_error(ErrorCode::kInvalidParameter, "account name must be 1..128 characters");
+  store::Account acct{base::account_id(), name, production, clock_.now()};
+  store::AccessKey key{base::access_key_id(), base::secret_access_key(), acct.id};
+  SESAME_CHECK(store_->write([&](store::Txn& t) { return t.create_account(acct, key); }));
+  base::log().info("created account {} ({}) with access key {}", acct.id, name, key.id);
+  return service::json{{"AccountId", acct.id}, {"Name", name}, {"AccessKeyId", key.id},
+                       {"SecretAccessKey", key.secret}, {"Production", production}};
+}
+
+base::Status Runtime::set_production(const std::string& account_id, bool production) {
+  return store_->write([&](store::Txn& t) { return t.set_production(account_id, production); });
+}
+
+base::Status Runtime::ensure_first_account() {
+  SESAME_ASSIGN(auto accounts, store_->list_accounts());
+  if (!accounts.empty()) return base::ok_status();
+  SESAME_ASSIGN(auto created, create_account("default", false));
+  std::string path = config_.data_dir + "/credentials";
+  std::string content = "[default]\naws_access_key_id = " + created["AccessKeyId"].get<std::string>() +
+                        "\naws_secret_access_key = " + created["SecretAccessKey"].get<std::string>() +
+                        "\nregion = " + config_.region + "\n";
+  SESAME_CHECK(write_private_file(path, content));
+  base::log().info("first start: created account {}; its access key is in {} (mode 0600)",
+                   created["AccountId"].get<std::string>(), path);
+  return base::ok_status();
+}
+
+base::Result<service::json> Runtime::identity_records(const std::string& account, const std::string& region,
+                                                      const std::string& raw) {
+  SESAME_ASSIGN(auto name, service::identity::normalize(raw));
+  service::Documents docs(*services_);
+  service::Caller c{account, region, "", ""};
+  SESAME_ASSIGN(auto doc, docs.require(c, service::kind::kIdentity, name, "identity " + name + " does not exist in account " + account + " region " + region));
+  service::json out = service::json::array();
+  for (const auto& r : service::identity::records(name, doc))
+    out.push_back(service::json{{"Type", r.type}, {"Name", r.name}, {"Value", r.value}, {"Purpose", r.purpose}});
+  return out;
+}
+
+base::Result<service::json> Runtime::verify_identity(const std::string& account, const std::string& region,
+                                                     const std::string& raw) {
+  SESAME_ASSIGN(auto name, service::identity::normalize(raw));
+  service::Documents docs(*services_);
+  service::Caller c{account, region, "", ""};
+  double now = clock_.now();
+  SESAME_ASSIGN(auto doc, docs.update(c, service::kind::kIdentity, name, [&](service::json& d) {
+    service::identity::force_verified(d, now);
+    return base::ok_status();
+  }, "identity " + name + " does not exist in account " + account + " region " + region));
+  return service::json{{"Identity", name}, {"VerificationStatus", service::identity::verification_status(doc)}};
+}
+
+}  // namespace sesame::app

@@ -1,0 +1,33 @@
+// Byte encodings used on the wire: hex, base64, percent-encoding (RFC 3986), and the
+// digests SigV4 and DKIM need (SHA-256, HMAC-SHA256). No I/O.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sesame::base {
+
+std::string hex_lower(std::string_view bytes);
+std::string base64_encode(std::string_view bytes);
+/// Strict RFC 4648 decoding (padding optional, whitespace refused); nullopt on bad input.
+std::optional<std::string> base64_decode(std::string_view text);
+
+/// Percent-decodes; `plus_is_space` for application/x-www-form-urlencoded. nullopt on a
+/// truncated or non-hex escape.
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space);
+/// Percent-encodes every byte except A-Z a-z 0-9 - _ . ~ (and '/' when keep_slash).
+std::string percent_encode(std::string_view bytes, bool keep_slash = false);
+
+std::string sha256(std::string_view bytes);  // raw 32 bytes
+std::string hmac_sha256(std::string_view key, std::string_view msg);  // raw 32 bytes
+/// Constant-time equality for secrets and signatures.
+bool constant_time_equal(std::string_view a, std::string_view b);
+/// Cryptographically random bytes (OpenSSL RAND_bytes); aborts if the RNG fails.
+std::string random_bytes(std::size_t n);
+
+std::string to_lower_ascii(std::string_view s);
+std::string to_upper_ascii(std::string_view s);
+std::string_view trim(std::string_view s);
+
+}  // namespace sesame::base

@@ -1,0 +1,31 @@
+// A protocol-neutral HTTP request/response pair, so the api room can decode requests
+// without seeing Beast types (the http room converts at the edge).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace sesame::base {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // raw request target: path and query, still percent-encoded
+  std::vector<std::pair<std::string, std::string>> headers;  // names as received
+  std::string body;
+  std::string remote_ip;
+
+  /// Every value of a header (case-insensitive name), in arrival order.
+  std::vector<std::string_view> header_values(std::string_view name) const;
+  /// The first value, or empty.
+  std::string_view header(std::string_view name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+}  // namespace sesame::base

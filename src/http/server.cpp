@@ -1,0 +1,219 @@
+// Beast HTTP/1.1 server: see server.hpp.
+#include "http/server.hpp"
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "base/log.hpp"
+
+namespace sesame::http {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using asio::awaitable;
+using asio::ip::tcp;
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+bool split_host_port(const std::string& text, std::string& host, unsigned short& port) {
+  std::size_t colon = text.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string p = text.substr(colon + 1);
+  if (p.empty() || p.size() > 5) return false;
+  unsigned long v = 0;
+  for (char c : p) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + unsigned(c - '0');
+  }
+  if (v > 65535) return false;
+  port = static_cast<unsigned short>(v);
+  return !host.empty();
+}
+
+struct Server::Impl {
+  ServerOptions options;
+  Handler handler;
+  asio::io_context io;
+  asio::thread_pool workers;
+  tcp::acceptor acceptor{io};
+  std::vector<std::thread> threads;
+  std::atomic<std::size_t> connections{0};
+  std::atomic<bool> stopping{false};
+
+  Impl(ServerOptions o, Handler h)
+      : options(std::move(o)), handler(std::move(h)), workers(std::size_t(std::max(1, options.worker_threads))) {}
+
+  static std::chrono::milliseconds ms(double seconds) {
+    return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+  }
+
+  bhttp::response<bhttp::string_body> simple(int status, const std::string& body, unsigned version) {
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), version};
+    res.set(bhttp::field::content_type, "application/json");
+    res.body() = body;
+    res.prepare_payload();
+    res.keep_alive(false);
+    return res;
+  }
+
+  awaitable<void> session(tcp::socket socket) {
+    struct Count {
+      std::atomic<std::size_t>& c;
+      ~Count() { --c; }
+    } count{connections};
+    beast::tcp_stream stream(std::move(socket));
+    std::string remote;
+    {
+      boost::system::error_code ec;
+      auto ep = stream.socket().remote_endpoint(ec);
+      if (!ec) remote = ep.address().to_string();
+    }
+    beast::flat_buffer buffer;
+    if (connections.load() > options.max_connections) {
+      auto res = simple(503, R"({"message":"Too many connections"})", 11);
+      stream.expires_after(ms(5));
+      co_await bhttp::async_write(stream, res, use_nothrow);
+      co_return;
+    }
+    for (;;) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+      parser.body_limit(options.max_body_bytes);
+      stream.expires_after(ms(options.idle_timeout_seconds));
+      auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
+      if (ec) {
+        if (ec == bhttp::error::header_limit) {
+          auto res = simple(431, R"({"message":"Request header too large"})", 11);
+          co_await bhttp::async_write(stream, res, use_nothrow);
+        } else if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
+                   ec != asio::error::connection_reset && ec != asio::error::eof) {
+          auto res = simple(400, R"({"message":"Malformed HTTP request"})", 11);
+          stream.expires_after(ms(5));
+          co_await bhttp::async_write(stream, res, use_nothrow);
+        }
+        break;
+      }
+      auto& hdr = parser.get();
+      if (hdr[bhttp::field::expect] == "100-continue") {
+        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, hdr.version()};
+        co_await bhttp::async_write(stream, cont, use_nothrow);
+      }
+      stream.expires_after(ms(options.request_timeout_seconds));
+      auto [ec2, n2] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
+      if (ec2) {
+        if (ec2 == bhttp::error::body_limit) {
+          auto res = simple(413, R"({"message":"Request body too large"})", hdr.version());
+          co_await bhttp::async_write(stream, res, use_nothrow);
+        }
+        break;
+      }
+      auto req = parser.release();
+      base::HttpRequest r;
+      r.method = std::string(req.method_string());
+      r.target = std::string(req.target());
+      for (const auto& f : req) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+      r.body = std::move(req.body());
+      r.remote_ip = remote;
+      bool keep_alive = req.keep_alive() && !stopping.load();
+
+      base::HttpResponse out = co_await asio::co_spawn(
+          workers.get_executor(),
+          [this, &r]() -> awaitable<base::HttpResponse> { co_return handler(r); }, asio::use_awaitable);
+
+      bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(out.status), req.version()};
+      for (auto& [k, v] : out.headers) res.insert(k, v);
+      res.body() = std::move(out.body);
+      res.keep_alive(keep_alive);
+      res.prepare_payload();
+      stream.expires_after(ms(options.request_timeout_seconds));
+      auto [ec3, n3] = co_await bhttp::async_write(stream, res, use_nothrow);
+      if (ec3 || !keep_alive) break;
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  awaitable<void> accept_loop() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
+      if (ec) {
+        if (stopping.load() || ec == asio::error::operation_aborted) co_return;
+        continue;  // EMFILE and friends: keep serving the connections we have
+      }
+      ++connections;
+      asio::co_spawn(io, session(std::move(socket)), [](std::exception_ptr e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          base::log().error("http session failed: {}", ex.what());
+        }
+      });
+    }
+  }
+};
+
+Server::Server(ServerOptions options, Handler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+
+Server::~Server() { stop(); }
+
+base::Status Server::start() {
+  std::string host;
+  unsigned short port = 0;
+  if (!split_host_port(impl_->options.listen, host, port))
+    return base::make_error(base::ErrorCode::kInvalidParameter, "bad listen address: " + impl_->options.listen);
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) return base::make_error(base::ErrorCode::kInvalidParameter, "bad listen address: " + impl_->options.listen);
+  tcp::endpoint ep(addr, port);
+  auto& acc = impl_->acceptor;
+  acc.open(ep.protocol(), ec);
+  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acc.bind(ep, ec);
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return base::make_error(base::ErrorCode::kUnavailable, "cannot listen on " + impl_->options.listen + ": " + ec.message());
+  asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+  for (int i = 0; i < std::max(1, impl_->options.io_threads); ++i)
+    impl_->threads.emplace_back([this] { impl_->io.run(); });
+  return base::ok_status();
+}
+
+std::string Server::local_endpoint() const {
+  boost::system::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  if (ec) return {};
+  std::string a = ep.address().to_string();
+  if (ep.address().is_v6()) a = "[" + a + "]";
+  return a + ":" + std::to_string(ep.port());
+}
+
+void Server::stop() {
+  if (!impl_ || impl_->stopping.exchange(true)) return;
+  asio::post(impl_->io, [this] {
+    boost::system::error_code ec;
+    impl_->acceptor.close(ec);
+  });
+  // In-flight requests finish (their responses say Connection: close); bounded wait.
+  for (int i = 0; i < 100 && impl_->connections.load() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  impl_->io.stop();
+  for (auto& t : impl_->threads)
+    if (t.joinable()) t.join();
+  impl_->workers.join();
+}
+
+}  // namespace sesame::http

@@ -1,0 +1,113 @@
+// DKIM key generation and storage with OpenSSL 3 EVP; see key_store.hpp.
+#include "mailauth/dkim/key_store.hpp"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+
+#include "base/encoding.hpp"
+
+namespace sesame::mailauth::dkim {
+namespace {
+using base::ErrorCode;
+using PKey = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
+using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
+
+base::Result<std::string> public_b64(EVP_PKEY* key) {
+  unsigned char* der = nullptr;
+  int len = i2d_PUBKEY(key, &der);
+  if (len <= 0) return base::make_error(ErrorCode::kInternal, "cannot encode DKIM public key");
+  std::string out = base::base64_encode(std::string_view(reinterpret_cast<char*>(der), std::size_t(len)));
+  OPENSSL_free(der);
+  return out;
+}
+
+base::Result<std::string> private_pem(EVP_PKEY* key) {
+  Bio bio(BIO_new(BIO_s_mem()), &BIO_free);
+  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1)
+    return base::make_error(ErrorCode::kInternal, "cannot encode DKIM private key");
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, std::size_t(n));
+}
+
+std::string safe(const std::string& s) {
+  std::string out;
+  for (char c : s) out.push_back((std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_') ? c : '_');
+  return out;
+}
+}  // namespace
+
+KeyStore::KeyStore(std::string directory) : dir_(std::move(directory)) {}
+
+std::string KeyStore::path_for(const std::string& account, const std::string& region, const std::string& domain,
+                               const std::string& key_id) const {
+  return dir_ + "/" + safe(account) + "/" + safe(region) + "/" + safe(domain) + "." + safe(key_id) + ".pem";
+}
+
+base::Status KeyStore::write_private(const std::string& path, const std::string& pem) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  if (ec) return base::make_error(ErrorCode::kInternal, "cannot create " + dir_ + ": " + ec.message());
+  for (auto p = std::filesystem::path(path).parent_path(); p.string().size() >= dir_.size(); p = p.parent_path()) {
+    ::chmod(p.c_str(), 0700);
+    if (p.string() == dir_) break;
+  }
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return base::make_error(ErrorCode::kInternal, "cannot write DKIM key file " + tmp);
+  bool ok = ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return base::make_error(ErrorCode::kInternal, "cannot write DKIM key file " + path);
+  }
+  return base::ok_status();
+}
+
+base::Result<std::string> KeyStore::generate(const std::string& account, const std::string& region,
+                                             const std::string& domain, const std::string& key_id, int bits) {
+  PKey key(EVP_RSA_gen(static_cast<unsigned>(bits)), &EVP_PKEY_free);
+  if (!key) return base::make_error(ErrorCode::kInternal, "RSA key generation failed");
+  SESAME_ASSIGN(auto pem, private_pem(key.get()));
+  SESAME_CHECK(write_private(path_for(account, region, domain, key_id), pem));
+  return public_b64(key.get());
+}
+
+base::Result<std::string> KeyStore::import(const std::string& account, const std::string& region,
+                                           const std::string& domain, const std::string& key_id,
+                                           const std::string& private_key) {
+  auto bad = base::make_error(ErrorCode::kInvalidParameter, "Invalid DKIM signing private key.");
+  if (private_key.size() > 16384) return bad;
+  EVP_PKEY* raw = nullptr;
+  if (private_key.find("-----BEGIN") != std::string::npos) {
+    Bio bio(BIO_new_mem_buf(private_key.data(), int(private_key.size())), &BIO_free);
+    raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+  } else {
+    auto der = base::base64_decode(private_key);
+    if (!der) return bad;
+    const auto* p = reinterpret_cast<const unsigned char*>(der->data());
+    raw = d2i_AutoPrivateKey(nullptr, &p, long(der->size()));
+  }
+  PKey key(raw, &EVP_PKEY_free);
+  if (!key || EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA) return bad;
+  int bits = EVP_PKEY_get_bits(key.get());
+  if (bits < 1024 || bits > 2048) return base::make_error(ErrorCode::kInvalidParameter, "DKIM keys must be RSA 1024 or 2048 bits.");
+  SESAME_ASSIGN(auto pem, private_pem(key.get()));
+  SESAME_CHECK(write_private(path_for(account, region, domain, key_id), pem));
+  return public_b64(key.get());
+}
+
+void KeyStore::remove(const std::string& account, const std::string& region, const std::string& domain,
+                      const std::string& key_id) {
+  ::unlink(path_for(account, region, domain, key_id).c_str());
+}
+
+}  // namespace sesame::mailauth::dkim

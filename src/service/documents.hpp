@@ -1,0 +1,81 @@
+// Resource documents: typed helpers over the store's keyed JSON documents, so each
+// resource file reads as SES semantics (load, create, update in place, delete, page).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "service/handler.hpp"
+#include "service/services.hpp"
+
+namespace sesame::service {
+
+/// Resource kinds (store document kinds and Error subjects).
+namespace kind {
+inline constexpr const char* kIdentity = "identity";
+inline constexpr const char* kConfigurationSet = "configuration-set";
+inline constexpr const char* kTemplate = "template";
+inline constexpr const char* kCustomVerificationTemplate = "custom-verification-template";
+inline constexpr const char* kRuleSet = "rule-set";
+inline constexpr const char* kReceiptFilter = "receipt-filter";
+inline constexpr const char* kAccount = "account";
+}  // namespace kind
+
+struct Named {
+  std::string name;
+  json doc;
+  base::EpochSeconds created = 0;
+};
+
+class Documents {
+ public:
+  explicit Documents(Services& s) : s_(s) {}
+
+  base::Result<std::optional<json>> find(const Caller& c, const char* kind, const std::string& name);
+  /// The document, or kNotFound with `not_found_message` and the kind as subject.
+  base::Result<json> require(const Caller& c, const char* kind, const std::string& name,
+                             const std::string& not_found_message);
+  /// Inserts; kAlreadyExists (subject = kind) with `exists_message` when present.
+  base::Status create(const Caller& c, const char* kind, const std::string& name, const json& doc,
+                      const std::string& exists_message);
+  /// Read-modify-write in one transaction. `mutate` may fail, leaving nothing changed.
+  /// When the document is missing: kNotFound with `not_found_message` (or, when
+  /// `create_if_missing`, mutate starts from an empty object).
+  base::Result<json> update(const Caller& c, const char* kind, const std::string& name,
+                            const std::function<base::Status(json&)>& mutate, const std::string& not_found_message,
+                            bool create_if_missing = false);
+  base::Result<bool> erase(const Caller& c, const char* kind, const std::string& name);
+  base::Result<std::vector<Named>> all(const Caller& c, const char* kind);
+
+  struct Page {
+    std::vector<Named> items;
+    std::optional<std::string> next_token;
+  };
+  /// Paging in name order; tokens are opaque (base64 of the last name).
+  base::Result<Page> page(const Caller& c, const char* kind, const json& next_token, std::size_t page_size,
+                          const std::function<bool(const Named&)>& filter = {});
+
+  Services& services() { return s_; }
+
+ private:
+  Services& s_;
+};
+
+/// Tags: [{Key, Value}] lists as in v2 (v1 has none on these resources).
+base::Status check_tags(const json& tags);
+json merge_tags(const json& existing, const json& added);
+
+/// ARN of an SES resource in the caller's account and region.
+std::string arn(const Caller& c, const std::string& resource_type, const std::string& name);
+
+/// Validation of SES names: ASCII letters, digits, '_' and '-' (and '.' when
+/// `allow_dot`), at most 64 characters; `edges_alnum` requires letters/digits at both ends.
+bool valid_name(const std::string& name, bool allow_dot = false, bool edges_alnum = false, std::size_t max = 64);
+
+/// Member access helpers on request values.
+std::string str(const json& v, const char* member, const std::string& fallback = {});
+bool flag(const json& v, const char* member, bool fallback);
+
+}  // namespace sesame::service

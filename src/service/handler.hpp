@@ -1,0 +1,44 @@
+// What the protocol layer hands to SES semantics: the authenticated caller and a
+// validated request value (JSON keyed by model member names); a handler returns the
+// response value or an Error. The table from operation name to handler is explicit.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "base/result.hpp"
+
+namespace sesame::service {
+
+using json = nlohmann::json;
+
+struct Caller {
+  std::string account_id;
+  std::string region;  // from the SigV4 credential scope
+  std::string access_key_id;
+  std::string source_ip;
+};
+
+enum class Api { kV1, kV2 };
+
+using Handler = std::function<base::Result<json>(const Caller&, const json& input)>;
+
+class HandlerTable {
+ public:
+  /// Registers a handler; registering an operation twice is a bug and aborts.
+  void add(Api api, const std::string& operation, Handler handler);
+  const Handler* find(Api api, std::string_view operation) const;
+  std::size_t size(Api api) const { return (api == Api::kV1 ? v1_ : v2_).size(); }
+  template <class F>
+  void for_each(Api api, F&& f) const {
+    for (const auto& [name, h] : (api == Api::kV1 ? v1_ : v2_)) f(name);
+  }
+
+ private:
+  std::unordered_map<std::string, Handler> v1_, v2_;
+};
+
+}  // namespace sesame::service

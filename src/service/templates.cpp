@@ -1,0 +1,233 @@
+// Email templates (v1 *Template, v2 *EmailTemplate) and custom verification email
+// templates (both versions), one document each; rendering arrives with the template room.
+#include "service/documents.hpp"
+#include "service/identity.hpp"
+
+namespace sesame::service {
+namespace {
+using base::ErrorCode;
+using base::Result;
+
+constexpr std::size_t kMaxTemplateBytes = 500 * 1024;  // SES: 500 KB per template
+
+std::string t_missing(const std::string& n) { return "Template " + n + " does not exist."; }
+std::string cv_missing(const std::string& n) { return "Custom verification email template " + n + " does not exist."; }
+
+/// Mustache delimiters must balance; full Handlebars parsing comes with the renderer.
+base::Status check_content(const json& content) {
+  std::size_t total = 0;
+  for (const char* part : {"Subject", "Text", "Html"}) {
+    std::string s = str(content, part);
+    total += s.size();
+    long depth = 0;
+    for (std::size_t i = 0; i + 1 < s.size(); ++i) {
+      if (s[i] == '{' && s[i + 1] == '{') {
+        ++depth;
+        ++i;
+      } else if (s[i] == '}' && s[i + 1] == '}') {
+        --depth;
+        ++i;
+      }
+      if (depth < 0) break;
+    }
+    if (depth != 0)
+      return base::make_error(ErrorCode::kInvalidParameter,
+                              std::string("Template ") + part + " has unbalanced '{{' and '}}'.", "template");
+  }
+  if (total > kMaxTemplateBytes)
+    return base::make_error(ErrorCode::kInvalidParameter, "Template is larger than 500 KB.", "template");
+  return base::ok_status();
+}
+
+base::Status check_template_name(const std::string& name) {
+  if (!valid_name(name))
+    return base::make_error(ErrorCode::kInvalidParameter,
+                            "Invalid template name <" + name + ">: use 1 to 64 letters, digits, '_' or '-'.");
+  return base::ok_status();
+}
+
+/// v1 Template {TemplateName, SubjectPart, TextPart, HtmlPart} -> stored content.
+json content_from_v1(const json& t) {
+  json c = json::object();
+  if (t.contains("SubjectPart")) c["Subject"] = t["SubjectPart"];
+  if (t.contains("TextPart")) c["Text"] = t["TextPart"];
+  if (t.contains("HtmlPart")) c["Html"] = t["HtmlPart"];
+  return c;
+}
+
+std::size_t page_size(const json& in, const char* member, std::size_t fallback) {
+  if (!in.contains(member)) return fallback;
+  return std::size_t(std::max(1, std::min(1000, in[member].get<int>())));
+}
+
+class Templates {
+ public:
+  explicit Templates(Services& s) : docs_(s) {}
+
+  Result<json> create(const Caller& c, const std::string& name, const json& content, const json& tags) {
+    SESAME_CHECK(check_template_name(name));
+    SESAME_CHECK(check_content(content));
+    SESAME_CHECK(check_tags(tags));
+    json doc{{"TemplateName", name}, {"TemplateContent", content}, {"Tags", merge_tags(json::array(), tags)},
+             {"created", docs_.services().clock.now()}};
+    SESAME_CHECK(docs_.create(c, kind::kTemplate, name, doc, "Template " + name + " already exists."));
+    return json::object();
+  }
+  Result<json> update(const Caller& c, const std::string& name, const json& content) {
+    SESAME_CHECK(check_content(content));
+    SESAME_CHECK(docs_.update(c, kind::kTemplate, name, [&](json& d) {
+      d["TemplateContent"] = content;
+      return base::ok_status();
+    }, t_missing(name)));
+    return json::object();
+  }
+  Result<json> get(const Caller& c, const std::string& name) { return docs_.require(c, kind::kTemplate, name, t_missing(name)); }
+  Result<bool> remove(const Caller& c, const std::string& name) { return docs_.erase(c, kind::kTemplate, name); }
+  Result<Documents::Page> page(const Caller& c, const json& token, std::size_t n) { return docs_.page(c, kind::kTemplate, token, n); }
+
+  Result<json> create_cv(const Caller& c, const json& in) {
+    std::string name = str(in, "TemplateName");
+    SESAME_CHECK(check_template_name(name));
+    SESAME_CHECK(check_tags(in.value("Tags", json::array())));
+    if (str(in, "TemplateContent").size() > 10u * 1024 * 1024)
+      return base::make_error(ErrorCode::kInvalidParameter, "Template content is larger than 10 MB.", "custom-verification-content");
+    SESAME_CHECK(check_from(c, str(in, "FromEmailAddress")));
+    json doc = fields(in);
+    doc["Tags"] = merge_tags(json::array(), in.value("Tags", json::array()));
+    SESAME_CHECK(docs_.create(c, kind::kCustomVerificationTemplate, name, doc,
+                              "Custom verification email template " + name + " already exists."));
+    return json::object();
+  }
+  Result<json> update_cv(const Caller& c, const json& in) {
+    std::string name = str(in, "TemplateName");
+    if (in.contains("FromEmailAddress")) SESAME_CHECK(check_from(c, str(in, "FromEmailAddress")));
+    SESAME_CHECK(docs_.update(c, kind::kCustomVerificationTemplate, name, [&](json& d) {
+      const json changed = fields(in);
+      for (const auto& [k, v] : changed.items()) d[k] = v;
+      return base::ok_status();
+    }, cv_missing(name)));
+    return json::object();
+  }
+  Result<json> get_cv(const Caller& c, const std::string& name) {
+    return docs_.require(c, kind::kCustomVerificationTemplate, name, cv_missing(name));
+  }
+  Result<bool> remove_cv(const Caller& c, const std::string& name) {
+    return docs_.erase(c, kind::kCustomVerificationTemplate, name);
+  }
+  Result<Documents::Page> page_cv(const Caller& c, const json& token, std::size_t n) {
+    return docs_.page(c, kind::kCustomVerificationTemplate, token, n);
+  }
+
+ private:
+  static json fields(const json& in) {
+    json d = json::object();
+    for (const char* k : {"TemplateName", "FromEmailAddress", "TemplateSubject", "TemplateContent", "SuccessRedirectionURL",
+                          "FailureRedirectionURL"})
+      if (in.contains(k)) d[k] = in[k];
+    return d;
+  }
+  /// SES requires the From address (or its domain) to be a verified identity.
+  base::Status check_from(const Caller& c, const std::string& from) {
+    auto name = identity::normalize(from);
+    if (!name.ok() || !identity::is_email(*name))
+      return base::make_error(ErrorCode::kInvalidParameter, "Invalid FromEmailAddress <" + from + ">.");
+    for (const std::string& candidate : {*name, identity::domain_of(*name)}) {
+      SESAME_ASSIGN(auto doc, docs_.find(c, kind::kIdentity, candidate));
+      if (doc && identity::verified_for_sending(*doc)) return base::ok_status();
+    }
+    return base::make_error(ErrorCode::kInvalidParameter,
+                            "The from email address " + from + " is not verified.", "from-address");
+  }
+  Documents docs_;
+};
+
+json cv_metadata(const json& d) {
+  json m = json::object();
+  for (const char* k : {"TemplateName", "FromEmailAddress", "TemplateSubject", "SuccessRedirectionURL", "FailureRedirectionURL"})
+    if (d.contains(k)) m[k] = d[k];
+  return m;
+}
+}  // namespace
+
+void register_templates(HandlerTable& t, Services& s) {
+  auto tpl = std::make_shared<Templates>(s);
+  const Api v1 = Api::kV1, v2 = Api::kV2;
+
+  t.add(v1, "CreateTemplate", [tpl](const Caller& c, const json& in) {
+    return tpl->create(c, in["Template"].value("TemplateName", ""), content_from_v1(in["Template"]), json::array());
+  });
+  t.add(v1, "UpdateTemplate", [tpl](const Caller& c, const json& in) {
+    return tpl->update(c, in["Template"].value("TemplateName", ""), content_from_v1(in["Template"]));
+  });
+  t.add(v1, "GetTemplate", [tpl](const Caller& c, const json& in) -> Result<json> {
+    SESAME_ASSIGN(auto d, tpl->get(c, str(in, "TemplateName")));
+    json out{{"TemplateName", d["TemplateName"]}};
+    const json& content = d["TemplateContent"];
+    if (content.contains("Subject")) out["SubjectPart"] = content["Subject"];
+    if (content.contains("Text")) out["TextPart"] = content["Text"];
+    if (content.contains("Html")) out["HtmlPart"] = content["Html"];
+    return json{{"Template", out}};
+  });
+  t.add(v1, "DeleteTemplate", [tpl](const Caller& c, const json& in) -> Result<json> {
+    SESAME_CHECK(tpl->remove(c, str(in, "TemplateName")));  // SES v1 answers success when absent
+    return json::object();
+  });
+  t.add(v1, "ListTemplates", [tpl](const Caller& c, const json& in) -> Result<json> {
+    SESAME_ASSIGN(auto page, tpl->page(c, in.value("NextToken", json()), page_size(in, "MaxItems", 10)));
+    json items = json::array();
+    for (const auto& n : page.items) items.push_back(json{{"Name", n.name}, {"CreatedTimestamp", n.created}});
+    json out{{"TemplatesMetadata", items}};
+    if (page.next_token) out["NextToken"] = *page.next_token;
+    return out;
+  });
+
+  t.add(v2, "CreateEmailTemplate", [tpl](const Caller& c, const json& in) {
+    return tpl->create(c, str(in, "TemplateName"), in["TemplateContent"], in.value("Tags", json::array()));
+  });
+  t.add(v2, "UpdateEmailTemplate", [tpl](const Caller& c, const json& in) {
+    return tpl->update(c, str(in, "TemplateName"), in["TemplateContent"]);
+  });
+  t.add(v2, "GetEmailTemplate", [tpl](const Caller& c, const json& in) -> Result<json> {
+    SESAME_ASSIGN(auto d, tpl->get(c, str(in, "TemplateName")));
+    return json{{"TemplateName", d["TemplateName"]}, {"TemplateContent", d["TemplateContent"]}, {"Tags", d.value("Tags", json::array())}};
+  });
+  t.add(v2, "DeleteEmailTemplate", [tpl](const Caller& c, const json& in) -> Result<json> {
+    SESAME_ASSIGN(auto erased, tpl->remove(c, str(in, "TemplateName")));
+    if (!erased) return base::make_error(ErrorCode::kNotFound, t_missing(str(in, "TemplateName")), kind::kTemplate);
+    return json::object();
+  });
+  t.add(v2, "ListEmailTemplates", [tpl](const Caller& c, const json& in) -> Result<json> {
+    SESAME_ASSIGN(auto page, tpl->page(c, in.value("NextToken", json()), page_size(in, "PageSize", 10)));
+    json items = json::array();
+    for (const auto& n : page.items) items.push_back(json{{"TemplateName", n.name}, {"CreatedTimestamp", n.created}});
+    json out{{"TemplatesMetadata", items}};
+    if (page.next_token) out["NextToken"] = *page.next_token;
+    return out;
+  });
+
+  for (Api api : {v1, v2}) {
+    t.add(api, "CreateCustomVerificationEmailTemplate", [tpl](const Caller& c, const json& in) { return tpl->create_cv(c, in); });
+    t.add(api, "UpdateCustomVerificationEmailTemplate", [tpl](const Caller& c, const json& in) { return tpl->update_cv(c, in); });
+    t.add(api, "GetCustomVerificationEmailTemplate", [tpl](const Caller& c, const json& in) -> Result<json> {
+      SESAME_ASSIGN(auto d, tpl->get_cv(c, str(in, "TemplateName")));
+      return d;
+    });
+    t.add(api, "DeleteCustomVerificationEmailTemplate", [tpl, api](const Caller& c, const json& in) -> Result<json> {
+      SESAME_ASSIGN(auto erased, tpl->remove_cv(c, str(in, "TemplateName")));
+      if (!erased && api == Api::kV2)
+        return base::make_error(ErrorCode::kNotFound, cv_missing(str(in, "TemplateName")), kind::kCustomVerificationTemplate);
+      return json::object();
+    });
+    t.add(api, "ListCustomVerificationEmailTemplates", [tpl, api](const Caller& c, const json& in) -> Result<json> {
+      std::size_t n = page_size(in, api == Api::kV1 ? "MaxResults" : "PageSize", 50);
+      SESAME_ASSIGN(auto page, tpl->page_cv(c, in.value("NextToken", json()), n));
+      json items = json::array();
+      for (const auto& p : page.items) items.push_back(cv_metadata(p.doc));
+      json out{{"CustomVerificationEmailTemplates", items}};
+      if (page.next_token) out["NextToken"] = *page.next_token;
+      return out;
+    });
+  }
+}
+
+}  // namespace sesame::service

@@ -1,0 +1,368 @@
+// SQLite engine of the store interface: WAL mode, synchronous=FULL, one writer thread that
+// group-commits every job waiting at the time (each in its own savepoint), and a small pool
+// of reader connections so reads never wait for a commit.
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "base/log.hpp"
+#include "store/store.hpp"
+
+namespace sesame::store {
+namespace {
+using base::Error;
+using base::ErrorCode;
+using base::Result;
+using base::Status;
+
+constexpr std::size_t kMaxJobsPerCommit = 512;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS accounts (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, production INTEGER NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS access_keys (
+  id TEXT PRIMARY KEY, secret TEXT NOT NULL, account_id TEXT NOT NULL REFERENCES accounts(id));
+CREATE TABLE IF NOT EXISTS docs (
+  account TEXT NOT NULL, region TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
+  body TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL,
+  PRIMARY KEY (account, region, kind, name)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS docs_by_kind ON docs(kind, account, region);
+)sql";
+
+Error db_error(sqlite3* db, const char* what) {
+  return base::make_error(ErrorCode::kInternal, std::string(what) + ": " + sqlite3_errmsg(db));
+}
+
+/// A prepared statement, reset on destruction.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK) s_ = nullptr;
+  }
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  bool valid() const { return s_ != nullptr; }
+  Stmt& bind(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.data(), int(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind(int i, double v) {
+    sqlite3_bind_double(s_, i, v);
+    return *this;
+  }
+  Stmt& bind(int i, long long v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  int step() { return sqlite3_step(s_); }
+  std::string text(int col) const {
+    auto p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
+    return p ? std::string(p, std::size_t(sqlite3_column_bytes(s_, col))) : std::string();
+  }
+  double real(int col) const { return sqlite3_column_double(s_, col); }
+  long long integer(int col) const { return sqlite3_column_int64(s_, col); }
+  sqlite3* db() const { return db_; }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* s_ = nullptr;
+};
+
+Status exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown";
+    sqlite3_free(err);
+    return base::make_error(ErrorCode::kInternal, std::string("sqlite: ") + msg);
+  }
+  return base::ok_status();
+}
+
+Result<sqlite3*> open_connection(const SqliteOptions& o, bool writer) {
+  sqlite3* db = nullptr;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(o.path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    Error e = db_error(db, "open");
+    sqlite3_close(db);
+    return e;
+  }
+  sqlite3_busy_timeout(db, 10000);  // other processes (the CLI) may hold the write lock briefly
+  std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;";
+  pragmas += o.durable ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=OFF;";
+  if (auto s = exec(db, pragmas.c_str()); !s.ok()) {
+    sqlite3_close(db);
+    return s.error();
+  }
+  if (writer) {
+    if (auto s = exec(db, kSchema); !s.ok()) {
+      sqlite3_close(db);
+      return s.error();
+    }
+  }
+  return db;
+}
+
+Result<std::optional<Doc>> get_doc(sqlite3* db, const DocKey& k) {
+  Stmt s(db, "SELECT name, body, created FROM docs WHERE account=? AND region=? AND kind=? AND name=?");
+  if (!s.valid()) return db_error(db, "prepare");
+  s.bind(1, k.account).bind(2, k.region).bind(3, k.kind).bind(4, k.name);
+  int rc = s.step();
+  if (rc == SQLITE_ROW) return std::optional<Doc>(Doc{s.text(0), s.text(1), s.real(2)});
+  if (rc == SQLITE_DONE) return std::optional<Doc>();
+  return db_error(db, "get");
+}
+
+Result<std::vector<Doc>> list_docs(sqlite3* db, const std::string& account, const std::string& region,
+                                   const std::string& kind, const std::string& after, std::size_t limit) {
+  Stmt s(db,
+         "SELECT name, body, created FROM docs WHERE account=? AND region=? AND kind=? AND name>? "
+         "ORDER BY name LIMIT ?");
+  if (!s.valid()) return db_error(db, "prepare");
+  s.bind(1, account).bind(2, region).bind(3, kind).bind(4, after).bind(5, limit ? (long long)limit : -1LL);
+  std::vector<Doc> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(Doc{s.text(0), s.text(1), s.real(2)});
+  if (rc != SQLITE_DONE) return db_error(db, "list");
+  return out;
+}
+
+class SqliteTxn final : public Txn {
+ public:
+  explicit SqliteTxn(sqlite3* db) : db_(db) {}
+  Result<std::optional<Doc>> get(const DocKey& key) override { return get_doc(db_, key); }
+  Status put(const DocKey& k, const std::string& body, base::EpochSeconds now) override {
+    Stmt s(db_,
+           "INSERT INTO docs(account,region,kind,name,body,created,updated) VALUES(?,?,?,?,?,?,?) "
+           "ON CONFLICT(account,region,kind,name) DO UPDATE SET body=excluded.body, updated=excluded.updated");
+    if (!s.valid()) return db_error(db_, "prepare");
+    s.bind(1, k.account).bind(2, k.region).bind(3, k.kind).bind(4, k.name).bind(5, body).bind(6, now).bind(7, now);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "put");
+    return base::ok_status();
+  }
+  Status insert(const DocKey& k, const std::string& body, base::EpochSeconds now) override {
+    Stmt s(db_,
+           "INSERT INTO docs(account,region,kind,name,body,created,updated) VALUES(?,?,?,?,?,?,?) "
+           "ON CONFLICT DO NOTHING");
+    if (!s.valid()) return db_error(db_, "prepare");
+    s.bind(1, k.account).bind(2, k.region).bind(3, k.kind).bind(4, k.name).bind(5, body).bind(6, now).bind(7, now);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "insert");
+    if (sqlite3_changes(db_) == 0) return base::make_error(ErrorCode::kAlreadyExists, k.name, k.kind);
+    return base::ok_status();
+  }
+  Result<bool> erase(const DocKey& k) override {
+    Stmt s(db_, "DELETE FROM docs WHERE account=? AND region=? AND kind=? AND name=?");
+    if (!s.valid()) return db_error(db_, "prepare");
+    s.bind(1, k.account).bind(2, k.region).bind(3, k.kind).bind(4, k.name);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "erase");
+    return sqlite3_changes(db_) > 0;
+  }
+  Result<std::vector<Doc>> list(const std::string& account, const std::string& region,
+                                const std::string& kind) override {
+    return list_docs(db_, account, region, kind, {}, 0);
+  }
+  Status create_account(const Account& a, const AccessKey& k) override {
+    Stmt s(db_, "INSERT INTO accounts(id,name,production,created) VALUES(?,?,?,?)");
+    if (!s.valid()) return db_error(db_, "prepare");
+    s.bind(1, a.id).bind(2, a.name).bind(3, (long long)a.production).bind(4, a.created);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "create account");
+    Stmt t(db_, "INSERT INTO access_keys(id,secret,account_id) VALUES(?,?,?)");
+    if (!t.valid()) return db_error(db_, "prepare");
+    t.bind(1, k.id).bind(2, k.secret).bind(3, a.id);
+    if (t.step() != SQLITE_DONE) return db_error(db_, "create access key");
+    return base::ok_status();
+  }
+  Status set_production(const std::string& id, bool production) override {
+    Stmt s(db_, "UPDATE accounts SET production=? WHERE id=?");
+    if (!s.valid()) return db_error(db_, "prepare");
+    s.bind(1, (long long)production).bind(2, id);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "set production");
+    if (sqlite3_changes(db_) == 0) return base::make_error(ErrorCode::kNotFound, "no account " + id, "account");
+    return base::ok_status();
+  }
+
+ private:
+  sqlite3* db_;
+};
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(SqliteOptions o, sqlite3* writer) : options_(std::move(o)), writer_db_(writer) {
+    thread_ = std::thread([this] { writer_loop(); });
+  }
+  ~SqliteStore() override {
+    {
+      std::lock_guard lk(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    sqlite3_close(writer_db_);
+    for (sqlite3* db : readers_) sqlite3_close(db);
+  }
+
+  Result<std::optional<AccessKey>> find_access_key(const std::string& id) override {
+    return with_reader([&](sqlite3* db) -> Result<std::optional<AccessKey>> {
+      Stmt s(db, "SELECT id, secret, account_id FROM access_keys WHERE id=?");
+      if (!s.valid()) return db_error(db, "prepare");
+      s.bind(1, id);
+      int rc = s.step();
+      if (rc == SQLITE_ROW) return std::optional<AccessKey>(AccessKey{s.text(0), s.text(1), s.text(2)});
+      if (rc == SQLITE_DONE) return std::optional<AccessKey>();
+      return db_error(db, "find access key");
+    });
+  }
+  Result<std::optional<Account>> find_account(const std::string& id) override {
+    return with_reader([&](sqlite3* db) -> Result<std::optional<Account>> {
+      Stmt s(db, "SELECT id, name, production, created FROM accounts WHERE id=?");
+      if (!s.valid()) return db_error(db, "prepare");
+      s.bind(1, id);
+      int rc = s.step();
+      if (rc == SQLITE_ROW)
+        return std::optional<Account>(Account{s.text(0), s.text(1), s.integer(2) != 0, s.real(3)});
+      if (rc == SQLITE_DONE) return std::optional<Account>();
+      return db_error(db, "find account");
+    });
+  }
+  Result<std::vector<Account>> list_accounts() override {
+    return with_reader([&](sqlite3* db) -> Result<std::vector<Account>> {
+      Stmt s(db, "SELECT id, name, production, created FROM accounts ORDER BY created");
+      if (!s.valid()) return db_error(db, "prepare");
+      std::vector<Account> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) out.push_back(Account{s.text(0), s.text(1), s.integer(2) != 0, s.real(3)});
+      if (rc != SQLITE_DONE) return db_error(db, "list accounts");
+      return out;
+    });
+  }
+  Result<std::optional<Doc>> get(const DocKey& key) override {
+    return with_reader([&](sqlite3* db) { return get_doc(db, key); });
+  }
+  Result<std::vector<Doc>> list(const std::string& account, const std::string& region, const std::string& kind,
+                                const std::string& after, std::size_t limit) override {
+    return with_reader([&](sqlite3* db) { return list_docs(db, account, region, kind, after, limit); });
+  }
+  Result<std::vector<DocKey>> keys_of_kind(const std::string& kind) override {
+    return with_reader([&](sqlite3* db) -> Result<std::vector<DocKey>> {
+      Stmt s(db, "SELECT account, region, name FROM docs WHERE kind=?");
+      if (!s.valid()) return db_error(db, "prepare");
+      s.bind(1, kind);
+      std::vector<DocKey> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) out.push_back(DocKey{s.text(0), s.text(1), kind, s.text(2)});
+      if (rc != SQLITE_DONE) return db_error(db, "keys");
+      return out;
+    });
+  }
+
+  Status write(WriteJob job) override {
+    Pending p{std::move(job), {}};
+    auto fut = p.done.get_future();
+    {
+      std::lock_guard lk(mu_);
+      if (stopping_) return base::make_error(ErrorCode::kUnavailable, "store is shutting down");
+      queue_.push_back(std::move(p));
+    }
+    cv_.notify_one();
+    return fut.get();
+  }
+
+ private:
+  struct Pending {
+    WriteJob job;
+    std::promise<Status> done;
+  };
+
+  template <class F>
+  auto with_reader(F&& f) -> decltype(f(nullptr)) {
+    sqlite3* db = nullptr;
+    {
+      std::lock_guard lk(readers_mu_);
+      if (!readers_.empty()) {
+        db = readers_.back();
+        readers_.pop_back();
+      }
+    }
+    if (!db) {
+      auto opened = open_connection(options_, false);
+      if (!opened.ok()) return opened.error();
+      db = opened.value();
+    }
+    auto result = f(db);
+    std::lock_guard lk(readers_mu_);
+    readers_.push_back(db);
+    return result;
+  }
+
+  void writer_loop() {
+    for (;;) {
+      std::vector<Pending> batch;
+      {
+        std::unique_lock lk(mu_);
+        cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty() && stopping_) return;
+        while (!queue_.empty() && batch.size() < kMaxJobsPerCommit) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      commit_batch(batch);
+    }
+  }
+
+  // Why savepoints: one job's failure (AlreadyExists, say) must not undo the others that
+  // share this commit, and the fsync happens once for all of them at COMMIT.
+  void commit_batch(std::vector<Pending>& batch) {
+    std::vector<Status> results;
+    results.reserve(batch.size());
+    Status begin = exec(writer_db_, "BEGIN IMMEDIATE");
+    if (!begin.ok()) {
+      for (auto& p : batch) p.done.set_value(begin.error());
+      return;
+    }
+    SqliteTxn txn(writer_db_);
+    for (auto& p : batch) {
+      (void)exec(writer_db_, "SAVEPOINT job");
+      Status r = base::make_error(ErrorCode::kInternal, "job threw");
+      try {
+        r = p.job(txn);
+      } catch (const std::exception& e) {
+        r = base::make_error(ErrorCode::kInternal, std::string("write job failed: ") + e.what());
+      }
+      if (!r.ok()) (void)exec(writer_db_, "ROLLBACK TO job");
+      (void)exec(writer_db_, "RELEASE job");
+      results.push_back(std::move(r));
+    }
+    Status commit = exec(writer_db_, "COMMIT");
+    if (!commit.ok()) {
+      base::log().error("store commit failed: {}", commit.error().message);
+      (void)exec(writer_db_, "ROLLBACK");
+      for (auto& p : batch) p.done.set_value(commit.error());
+      return;
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done.set_value(std::move(results[i]));
+  }
+
+  SqliteOptions options_;
+  sqlite3* writer_db_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+  std::mutex readers_mu_;
+  std::vector<sqlite3*> readers_;
+};
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_sqlite(const SqliteOptions& options) {
+  auto db = open_connection(options, true);
+  if (!db.ok()) return db.error();
+  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(options, db.value()));
+}
+
+}  // namespace sesame::store

@@ -1,0 +1,93 @@
+// The storage interface. Configuration resources are small JSON documents in one keyed
+// space (account, region, kind, name), so a new resource kind needs no schema; accounts
+// and access keys have their own records. No SQL leaves this room.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/clock.hpp"
+#include "base/result.hpp"
+
+namespace sesame::store {
+
+struct Account {
+  std::string id;  // 12 digits
+  std::string name;
+  bool production = false;
+  base::EpochSeconds created = 0;
+};
+
+struct AccessKey {
+  std::string id;  // AKIA...
+  std::string secret;
+  std::string account_id;
+};
+
+struct DocKey {
+  std::string account;
+  std::string region;
+  std::string kind;  // "identity", "template", "configuration-set", ...
+  std::string name;
+};
+
+struct Doc {
+  std::string name;
+  std::string body;  // JSON text
+  base::EpochSeconds created = 0;
+};
+
+/// Writes inside one group-committed transaction. A failed job's changes are rolled back
+/// (savepoint) without touching the other jobs of the same commit.
+class Txn {
+ public:
+  virtual ~Txn() = default;
+  virtual base::Result<std::optional<Doc>> get(const DocKey& key) = 0;
+  /// Inserts or replaces; `created` is kept on replace.
+  virtual base::Status put(const DocKey& key, const std::string& body, base::EpochSeconds now) = 0;
+  /// Inserts; kAlreadyExists if present.
+  virtual base::Status insert(const DocKey& key, const std::string& body, base::EpochSeconds now) = 0;
+  /// true when a document was removed.
+  virtual base::Result<bool> erase(const DocKey& key) = 0;
+  virtual base::Result<std::vector<Doc>> list(const std::string& account, const std::string& region,
+                                              const std::string& kind) = 0;
+  virtual base::Status create_account(const Account& account, const AccessKey& key) = 0;
+  virtual base::Status set_production(const std::string& account_id, bool production) = 0;
+};
+
+using WriteJob = std::function<base::Status(Txn&)>;
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual base::Result<std::optional<AccessKey>> find_access_key(const std::string& id) = 0;
+  virtual base::Result<std::optional<Account>> find_account(const std::string& id) = 0;
+  virtual base::Result<std::vector<Account>> list_accounts() = 0;
+
+  virtual base::Result<std::optional<Doc>> get(const DocKey& key) = 0;
+  /// Documents of one kind ordered by name, starting after `after` (exclusive), at most
+  /// `limit` (0 = no limit).
+  virtual base::Result<std::vector<Doc>> list(const std::string& account, const std::string& region,
+                                              const std::string& kind, const std::string& after = {},
+                                              std::size_t limit = 0) = 0;
+  /// Every (account, region) that holds documents of `kind`; for background re-checks.
+  virtual base::Result<std::vector<DocKey>> keys_of_kind(const std::string& kind) = 0;
+
+  /// Runs `job` in a durable transaction (group commit: many jobs per fsync) and returns
+  /// only after the commit reached stable storage, or with the job's or the commit's error.
+  virtual base::Status write(WriteJob job) = 0;
+};
+
+struct SqliteOptions {
+  std::string path;
+  bool durable = true;  // synchronous=FULL; tests may relax it
+};
+
+/// The embedded engine: SQLite in WAL mode, one writer thread batching commits.
+base::Result<std::unique_ptr<Store>> open_sqlite(const SqliteOptions& options);
+
+}  // namespace sesame::store
