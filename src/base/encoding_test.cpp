@@ -1,0 +1,56 @@
+#include "base/encoding.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "base/clock.hpp"
+
+namespace sesame::base {
+namespace {
+
+TEST(Encoding, Base64RoundTripsAndRejectsGarbage) {
+  for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff\x10", 3)})
+    EXPECT_EQ(base64_decode(base64_encode(s)).value(), s);
+  EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
+  EXPECT_FALSE(base64_decode("Zm9v YmFy"));
+  EXPECT_FALSE(base64_decode("Z"));
+  EXPECT_FALSE(base64_decode("Zm9v!"));
+}
+
+TEST(Encoding, PercentCoding) {
+  EXPECT_EQ(percent_decode("a%40b+c", true).value(), "a@b c");
+  EXPECT_EQ(percent_decode("a%40b+c", false).value(), "a@b+c");
+  EXPECT_FALSE(percent_decode("%", false));
+  EXPECT_FALSE(percent_decode("%4", false));
+  EXPECT_FALSE(percent_decode("%g0", false));
+  EXPECT_EQ(percent_encode("a b/@~"), "a%20b%2F%40~");
+  EXPECT_EQ(percent_encode("a b/@~", true), "a%20b/%40~");
+}
+
+TEST(Encoding, ConstantTimeEqual) {
+  EXPECT_TRUE(constant_time_equal("abc", "abc"));
+  EXPECT_FALSE(constant_time_equal("abc", "abd"));
+  EXPECT_FALSE(constant_time_equal("abc", "ab"));
+}
+
+TEST(Clock, Iso8601) {
+  EXPECT_EQ(format_iso8601(1705320000.5), "2024-01-15T12:00:00.500Z");
+  EXPECT_DOUBLE_EQ(parse_iso8601("2024-01-15T12:00:00Z").value(), 1705320000);
+  EXPECT_DOUBLE_EQ(parse_iso8601("2024-01-15T12:00:00.25Z").value(), 1705320000.25);
+  EXPECT_DOUBLE_EQ(parse_iso8601("2024-01-15T13:00:00+01:00").value(), 1705320000);
+  EXPECT_FALSE(parse_iso8601("2024-13-15T12:00:00Z"));
+  EXPECT_FALSE(parse_iso8601("yesterday"));
+  EXPECT_FALSE(parse_iso8601("2024-01-15T12:00:00.Z"));
+}
+
+TEST(Clock, AmzAndHttpDates) {
+  EXPECT_EQ(format_amz_date(1705320000), "20240115T120000Z");
+  EXPECT_DOUBLE_EQ(parse_amz_date("20240115T120000Z").value(), 1705320000);
+  EXPECT_FALSE(parse_amz_date("20240115120000Z"));
+  EXPECT_EQ(format_http_date(1705320000), "Mon, 15 Jan 2024 12:00:00 GMT");
+  EXPECT_DOUBLE_EQ(parse_http_date("Mon, 15 Jan 2024 12:00:00 GMT").value(), 1705320000);
+}
+
+}  // namespace
+}  // namespace sesame::base

@@ -1,0 +1,327 @@
+"""End-to-end harness: starts the real `sesame` binary on loopback with a temporary data
+directory, and (when asked) a real dnsmasq on a loopback port serving TXT records.
+
+Every process started here is stopped by its PID; every wait is bounded.
+Run with Debian's interpreter: /usr/bin/python3 (boto3 and botocore from python3-boto3).
+"""
+import configparser
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("SESAME_BUILD", os.path.join(ROOT, "build"))
+SESAME = os.path.join(BUILD, "src", "sesame")
+AWS = os.environ.get("SESAME_AWS_CLI", "/usr/bin/aws")
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_udp_tcp_port():
+    """A port free for both UDP and TCP on 127.0.0.1 (dnsmasq binds both)."""
+    for _ in range(50):
+        p = free_port()
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                u.bind(("127.0.0.1", p))
+            return p
+        except OSError:
+            continue
+    raise RuntimeError("no free port")
+
+
+class Dnsmasq:
+    """A dnsmasq on 127.0.0.1:<port> answering only from its own records (no upstream)."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.port = free_udp_tcp_port()
+        self.proc = None
+        self.txt = []  # (name, value)
+        self.mx = []  # (name, host, preference)
+        self.cname = []  # (alias, target)
+
+    def start(self):
+        conf = os.path.join(self.workdir, "dnsmasq.conf")
+        with open(conf, "w") as f:
+            f.write("no-resolv\nno-hosts\nno-poll\nbind-interfaces\nlisten-address=127.0.0.1\n")
+            f.write(f"port={self.port}\n")
+            # Names we do not serve get NXDOMAIN instead of a forward.
+            f.write("local=/#/\n")
+            for name, value in self.txt:
+                # dnsmasq splits at commas; quote each 255-byte chunk of one TXT record.
+                chunks = [value[i:i + 255] for i in range(0, len(value), 255)] or [""]
+                f.write("txt-record=" + name + "," + ",".join('"%s"' % c for c in chunks) + "\n")
+            for name, host, pref in self.mx:
+                f.write(f"mx-host={name},{host},{pref}\n")
+            for alias, target in self.cname:
+                f.write(f"cname={alias},{target}\n")
+        self.proc = subprocess.Popen(["/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=" + conf,
+                                      "--pid-file=", "--user=root", "--log-facility=-"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("dnsmasq exited at start")
+                time.sleep(0.05)
+        raise RuntimeError("dnsmasq did not start")
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+
+class Sesame:
+    """The real binary, on a free loopback port, with its own data directory."""
+
+    def __init__(self, workdir=None, dns_port=None, extra_config="", region="us-east-1"):
+        self.own_dir = workdir is None
+        self.workdir = workdir or tempfile.mkdtemp(prefix="sesame-e2e-")
+        self.data_dir = os.path.join(self.workdir, "data")
+        self.port = free_port()
+        self.region = region
+        self.dns_port = dns_port
+        self.extra_config = extra_config
+        self.proc = None
+        self.log_path = os.path.join(self.workdir, "sesame.log")
+
+    @property
+    def endpoint(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def write_config(self):
+        path = os.path.join(self.workdir, "sesame.toml")
+        with open(path, "w") as f:
+            f.write(f'data_dir = "{self.data_dir}"\nregion = "{self.region}"\n')
+            f.write(f'[api]\nlisten = "127.0.0.1:{self.port}"\n')
+            # A DNS server that is not there answers nothing: lookups fail fast.
+            dns_port = self.dns_port or free_port()
+            f.write(f'[dns]\nservers = ["127.0.0.1:{dns_port}"]\ntimeout_ms = 300\n')
+            f.write(self.extra_config)
+        return path
+
+    def start(self):
+        cfg = self.write_config()
+        self.config_path = cfg
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([SESAME, "serve", "--config", cfg], stdout=self.log, stderr=self.log)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("sesame exited at start:\n" + open(self.log_path).read())
+            try:
+                with urllib.request.urlopen(self.endpoint + "/_sesame/health", timeout=0.5) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("sesame did not become ready:\n" + open(self.log_path).read())
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        rc = self.proc.returncode if self.proc else None
+        self.proc = None
+        if getattr(self, "log", None):
+            self.log.close()
+        return rc
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def cleanup(self):
+        self.stop()
+        if self.own_dir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def credentials(self):
+        cp = configparser.ConfigParser()
+        cp.read(os.path.join(self.data_dir, "credentials"))
+        return cp["default"]["aws_access_key_id"], cp["default"]["aws_secret_access_key"]
+
+    def account_id(self):
+        """The account the first start created (from the STS-free route: GetIdentity ARNs are
+        per account, so read it from the server log line written at first start)."""
+        import re
+        m = re.search(r"created account (\d{12})", open(self.log_path).read())
+        return m.group(1) if m else None
+
+    def cli(self, *args):
+        """Runs a sesame admin subcommand against this data directory; returns stdout."""
+        r = subprocess.run([SESAME, *args, "--config", self.config_path], capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError(f"sesame {' '.join(args)} failed: {r.stderr}")
+        return r.stdout
+
+    def client(self, service, key=None, secret=None, region=None):
+        import boto3
+        k, s = (key, secret) if key else self.credentials()
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=region or self.region,
+                            aws_access_key_id=k, aws_secret_access_key=s)
+
+    def aws_env(self):
+        k, s = self.credentials()
+        env = dict(os.environ)
+        env.update({"AWS_ACCESS_KEY_ID": k, "AWS_SECRET_ACCESS_KEY": s, "AWS_DEFAULT_REGION": self.region,
+                    "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_PAGER": ""})
+        return env
+
+    def aws(self, *args, check=True):
+        """Runs the AWS CLI with --endpoint-url; returns (returncode, stdout, stderr)."""
+        r = subprocess.run([AWS, *args, "--endpoint-url", self.endpoint], env=self.aws_env(), capture_output=True,
+                           text=True, timeout=120)
+        if check and r.returncode != 0:
+            raise AssertionError(f"aws {' '.join(args)} failed ({r.returncode}): {r.stderr}")
+        return r.returncode, r.stdout, r.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Raw signed requests (for tests that must bypass boto3's client-side validation).
+
+def signed_request(server, method, path, body=b"", headers=None, region=None, key=None, secret=None,
+                   when=None, sign=True, timeout=30):
+    """Sends one HTTP request to `server`, SigV4-signed (service 'ses') with the server's
+    credentials unless key/secret are given. `when` (a naive UTC datetime) fixes the signing
+    time. Returns (status, headers dict with lower-case names, body bytes)."""
+    import datetime
+    import http.client
+    from unittest import mock
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    if isinstance(body, str):
+        body = body.encode()
+    hdrs = dict(headers or {})
+    url = server.endpoint + path
+    req = AWSRequest(method=method, url=url, data=body, headers=hdrs)
+    if sign:
+        k, s = (key, secret) if key else server.credentials()
+        auth = SigV4Auth(Credentials(k, s), "ses", region or server.region)
+        if when is None:
+            auth.add_auth(req)
+        else:
+            fake = mock.MagicMock(wraps=datetime)
+            fake.datetime.utcnow.return_value = when
+            with mock.patch("botocore.auth.datetime", fake):
+                auth.add_auth(req)
+    prepared = req.prepare()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+    try:
+        conn.request(method, prepared.url[len(server.endpoint):] or "/", body=body,
+                     headers=dict(prepared.headers.items()))
+        resp = conn.getresponse()
+        data = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+    finally:
+        conn.close()
+
+
+def v1_form(action, params=None, version="2010-12-01"):
+    """A v1 Query body (x-www-form-urlencoded) and its headers."""
+    import urllib.parse
+    fields = [("Action", action)]
+    if version is not None:
+        fields.append(("Version", version))
+    fields += list((params or {}).items())
+    return urllib.parse.urlencode(fields), {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+
+
+def xml_error(body):
+    """(Code, Message) from a v1 XML error body."""
+    import xml.etree.ElementTree as ET
+    root = ET.fromstring(body)
+    code = msg = None
+    for el in root.iter():
+        tag = el.tag.split("}")[-1]
+        if tag == "Code" and code is None:
+            code = el.text
+        elif tag == "Message" and msg is None:
+            msg = el.text
+    return code, msg
+
+
+def alive(server):
+    """True when the server answers its health check and is still running."""
+    if server.proc is None or server.proc.poll() is not None:
+        return False
+    try:
+        with urllib.request.urlopen(server.endpoint + "/_sesame/health", timeout=5) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# unittest support: one server per test class.
+
+import contextlib  # noqa: E402
+import unittest  # noqa: E402
+
+
+class ServerCase(unittest.TestCase):
+    """Starts one Sesame for the class (setUpClass) and removes it (tearDownClass)."""
+
+    extra_config = ""
+    dns_port = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Sesame(dns_port=cls.dns_port, extra_config=cls.extra_config)
+        try:
+            cls.server.start()
+        except Exception:
+            cls.server.cleanup()
+            raise
+        cls.account = cls.server.account_id()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    @contextlib.contextmanager
+    def assertClientError(self, code, status=None, message=None):
+        """Expects a botocore ClientError with this error code (and HTTP status / message part)."""
+        from botocore.exceptions import ClientError
+        with self.assertRaises(ClientError) as cm:
+            yield cm
+        err = cm.exception.response
+        self.assertEqual(err["Error"]["Code"], code, err)
+        if status is not None:
+            self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], status, err)
+        if message is not None:
+            self.assertIn(message, err["Error"].get("Message", ""), err)
+
+    def assertOk(self, response):
+        self.assertEqual(response["ResponseMetadata"]["HTTPStatusCode"], 200, response)
+        return response
