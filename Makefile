@@ -1,0 +1,62 @@
+# Sesame: the two commands that matter are `make run` and `make test` (see README.md).
+# Both install what is missing (Debian 12 packages, npm packages for the JS SDK test),
+# configure and build with CMake + Ninja (ccache when present), then act.
+
+BUILD      ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS       ?= 2
+CONFIG     ?=
+PY         := /usr/bin/python3
+
+# Build and test dependencies, all from Debian 12's archive.
+DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config git ca-certificates openssl \
+  libboost1.81-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libfmt-dev libspdlog-dev \
+  libtomlplusplus-dev libc-ares-dev libgtest-dev libgmock-dev \
+  awscli python3-boto3 python3-botocore dnsmasq-base
+
+.PHONY: all deps js-deps configure build run test unit e2e fuzz bench clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then missing="$$missing nodejs npm"; fi; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+js-deps: deps
+	@if [ ! -d tests/e2e/js/node_modules ] && [ -f tests/e2e/js/package.json ]; then \
+	  cd tests/e2e/js && npm ci --no-audit --no-fund --loglevel=error; fi
+
+configure: deps
+	@if [ ! -f $(BUILD)/build.ninja ]; then \
+	  cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE); fi
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	$(BUILD)/src/sesame serve $(if $(CONFIG),--config $(CONFIG))
+
+unit: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+e2e: build js-deps
+	$(PY) -m unittest discover -s tests/e2e -p 'test_*.py' -v
+
+test: unit e2e
+
+bench: build
+	bash bench/api_bench.sh
+
+fuzz:
+	cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DSESAME_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_targets
+	bash fuzz/run.sh build-fuzz
+
+clean:
+	rm -rf $(BUILD) build-fuzz
