@@ -9,6 +9,7 @@ namespace sesame::api {
 
 extern const char kSesV1ModelJson[];
 extern const char kSesV2ModelJson[];
+extern const char kSesV2OverlayJson[];
 
 namespace {
 [[noreturn]] void die(const std::string& what) {
@@ -36,10 +37,18 @@ const Member* Shape::find_member(std::string_view n) const {
   return nullptr;
 }
 
-Model Model::compile(std::string_view text) {
+Model Model::compile(std::string_view text, std::string_view overlay) {
   using nlohmann::json;
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) die("not JSON");
+  if (!overlay.empty()) {
+    json o = json::parse(overlay, nullptr, false);
+    if (o.is_discarded()) die("overlay is not JSON");
+    for (const char* section : {"shapes", "operations"}) {
+      const json part = o.value(section, json::object());
+      for (const auto& [k, v] : part.items()) j[section][k] = v;
+    }
+  }
   Model m;
   const json& meta = j.at("metadata");
   m.protocol_ = meta.value("protocol", "");
@@ -90,9 +99,9 @@ Model Model::compile(std::string_view text) {
       }
     }
   }
-  for (const auto& [name, def] : j.at("operations").items()) {
+  for (const auto& [key, def] : j.at("operations").items()) {
     Operation op;
-    op.name = name;
+    op.name = def.value("name", key);
     op.method = def.at("http").value("method", "POST");
     op.request_uri = def.at("http").value("requestUri", "/");
     if (def.contains("input")) op.input = ref(def["input"]);
@@ -100,7 +109,7 @@ Model Model::compile(std::string_view text) {
       op.output = ref(def["output"]);
       op.result_wrapper = def["output"].value("resultWrapper", "");
     }
-    m.op_index_[name] = m.operations_.size();
+    if (key == op.name) m.op_index_[op.name] = m.operations_.size();  // aliases are routes only
     m.operations_.push_back(std::move(op));
   }
   return m;
@@ -116,7 +125,7 @@ const Model& ses_v1_model() {
   return m;
 }
 const Model& ses_v2_model() {
-  static const Model m = Model::compile(kSesV2ModelJson);
+  static const Model m = Model::compile(kSesV2ModelJson, kSesV2OverlayJson);
   return m;
 }
 

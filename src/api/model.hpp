@@ -52,11 +52,14 @@ struct Operation {
 
 class Model {
  public:
-  /// Compiles a botocore service-2.json text. Aborts on a malformed model: the models are
+  /// Compiles a botocore service-2.json text, plus an optional overlay in the same format
+  /// (extra shapes and operations; an operation whose key differs from its "name" is an
+  /// alternative route to that operation). Aborts on a malformed model: the models are
   /// embedded at build time, so a failure here is a bug, not input.
-  static Model compile(std::string_view json_text);
+  static Model compile(std::string_view json_text, std::string_view overlay = {});
 
   const Operation* find(std::string_view operation) const;
+  /// Every routable operation, alternative routes included.
   const std::vector<Operation>& operations() const { return operations_; }
   const std::string& protocol() const { return protocol_; }
   const std::string& api_version() const { return api_version_; }

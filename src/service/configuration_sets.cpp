@@ -152,8 +152,10 @@ class ConfigurationSets {
       return base::ok_status();
     });
   }
-  Result<Documents::Page> page(const Caller& c, const json& token, std::size_t size) {
-    return docs_.page(c, kind::kConfigurationSet, token, size);
+  /// `contains` filters by a substring of the name (v2 CONFIGURATION_SET_NAME_CONTAINS).
+  Result<Documents::Page> page(const Caller& c, const json& token, std::size_t size, const std::string& contains = {}) {
+    return docs_.page(c, kind::kConfigurationSet, token, size,
+                      [&](const Named& n) { return contains.empty() || n.name.find(contains) != std::string::npos; });
   }
 
  private:
@@ -278,7 +280,9 @@ void register_v2(HandlerTable& t, const std::shared_ptr<ConfigurationSets>& sets
     return out;
   });
   t.add(v2, "ListConfigurationSets", [sets](const Caller& c, const json& in) -> Result<json> {
-    SESAME_ASSIGN(auto page, sets->page(c, in.value("NextToken", json()), page_size(in, "PageSize", 100)));
+    const json filter = in.value("Filter", json::object());
+    SESAME_ASSIGN(auto page, sets->page(c, in.value("NextToken", json()), page_size(in, "PageSize", 100),
+                                        filter.value("CONFIGURATION_SET_NAME_CONTAINS", "")));
     json items = json::array();
     for (const auto& n : page.items) items.push_back(n.name);
     json out{{"ConfigurationSets", items}};

@@ -94,9 +94,18 @@ Result<json> get_identity(Documents& docs, const Caller& c, const json& in) {
   return out;
 }
 
+/// GET /v2/email/identities, and the newer POST /v2/email/list-identities whose Filter
+/// selects by IDENTITY_NAME_CONTAINS, IDENTITY_TYPE or VERIFICATION_STATUS.
 Result<json> list_identities(Documents& docs, const Caller& c, const json& in) {
   std::size_t size = in.contains("PageSize") ? std::size_t(std::max(1, std::min(1000, in["PageSize"].get<int>()))) : 100;
-  SESAME_ASSIGN(auto page, docs.page(c, kind::kIdentity, in.value("NextToken", json()), size));
+  const json filter = in.value("Filter", json::object());
+  std::string contains = filter.value("IDENTITY_NAME_CONTAINS", ""), type = filter.value("IDENTITY_TYPE", ""),
+              status = filter.value("VERIFICATION_STATUS", "");
+  SESAME_ASSIGN(auto page, docs.page(c, kind::kIdentity, in.value("NextToken", json()), size, [&](const Named& n) {
+                  return (contains.empty() || n.name.find(contains) != std::string::npos) &&
+                         (type.empty() || n.doc.value("type", "") == type) &&
+                         (status.empty() || identity::verification_status(n.doc) == status);
+                }));
   json items = json::array();
   for (const auto& n : page.items) {
     bool verified = identity::verified_for_sending(n.doc);

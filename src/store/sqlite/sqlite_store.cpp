@@ -3,6 +3,8 @@
 // of reader connections so reads never wait for a commit.
 #include <sqlite3.h>
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -99,6 +101,9 @@ Result<sqlite3*> open_connection(const SqliteOptions& o, bool writer) {
     return s.error();
   }
   if (writer) {
+    // Checkpoints run on their own thread (see Checkpointer), never inside a commit, so a
+    // WAL checkpoint's copying and fsyncs do not stall the writers queued behind it.
+    (void)exec(db, "PRAGMA wal_autocheckpoint=0;");
     if (auto s = exec(db, kSchema); !s.ok()) {
       sqlite3_close(db);
       return s.error();
@@ -193,6 +198,7 @@ class SqliteStore final : public Store {
  public:
   SqliteStore(SqliteOptions o, sqlite3* writer) : options_(std::move(o)), writer_db_(writer) {
     thread_ = std::thread([this] { writer_loop(); });
+    checkpointer_ = std::thread([this] { checkpoint_loop(); });
   }
   ~SqliteStore() override {
     {
@@ -200,7 +206,9 @@ class SqliteStore final : public Store {
       stopping_ = true;
     }
     cv_.notify_all();
+    cv_checkpoint_.notify_all();
     thread_.join();
+    checkpointer_.join();
     sqlite3_close(writer_db_);
     for (sqlite3* db : readers_) sqlite3_close(db);
   }
@@ -298,6 +306,32 @@ class SqliteStore final : public Store {
     return result;
   }
 
+  /// PASSIVE checkpoints from a separate connection: they copy what no reader still needs
+  /// and never block writers. Runs every 200 ms while commits happen; a final TRUNCATE
+  /// checkpoint at shutdown keeps the WAL file small.
+  void checkpoint_loop() {
+    auto opened = open_connection(options_, false);
+    if (!opened.ok()) {
+      base::log().error("store checkpointer: {}", opened.error().message);
+      return;
+    }
+    sqlite3* db = opened.value();
+    std::uint64_t seen = 0;
+    for (;;) {
+      {
+        std::unique_lock lk(mu_);
+        cv_checkpoint_.wait_for(lk, std::chrono::milliseconds(200), [&] { return stopping_; });
+        if (stopping_) break;
+      }
+      std::uint64_t now = commits_.load();
+      if (now == seen) continue;
+      seen = now;
+      sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    }
+    sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    sqlite3_close(db);
+  }
+
   void writer_loop() {
     for (;;) {
       std::vector<Pending> batch;
@@ -344,6 +378,7 @@ class SqliteStore final : public Store {
       for (auto& p : batch) p.done.set_value(commit.error());
       return;
     }
+    ++commits_;
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done.set_value(std::move(results[i]));
   }
 
@@ -351,6 +386,9 @@ class SqliteStore final : public Store {
   sqlite3* writer_db_;
   std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable cv_checkpoint_;
+  std::atomic<std::uint64_t> commits_{0};
+  std::thread checkpointer_;
   std::deque<Pending> queue_;
   bool stopping_ = false;
   std::thread thread_;
