@@ -1,5 +1,7 @@
 #include "app/config.hpp"
 
+#include <unistd.h>
+
 #include <set>
 #include <toml++/toml.h>
 
@@ -19,6 +21,9 @@ base::Status check_keys(const toml::table& t, const std::string& where, const st
 
 base::Result<Config> load_config(const std::string& path) {
   Config c;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) == 0 && host[0]) c.hostname = host;
+  else c.hostname = "localhost";
   if (path.empty()) return c;
   toml::table t;
   try {
@@ -26,7 +31,8 @@ base::Result<Config> load_config(const std::string& path) {
   } catch (const toml::parse_error& e) {
     return bad("config " + path + ": " + std::string(e.description()));
   }
-  SESAME_CHECK(check_keys(t, "", {"data_dir", "region", "log_level", "api", "dns", "verification", "store"}));
+  SESAME_CHECK(check_keys(t, "", {"data_dir", "region", "log_level", "hostname", "api", "dns", "verification", "store"}));
+  if (auto h = t["hostname"].value<std::string>(); h && !h->empty()) c.hostname = *h;
   c.data_dir = t["data_dir"].value_or(c.data_dir);
   c.region = t["region"].value_or(c.region);
   c.log_level = t["log_level"].value_or(c.log_level);

@@ -13,6 +13,7 @@ struct Config {
   std::string data_dir = "./sesame-data";
   std::string region = "us-east-1";
   std::string log_level = "info";
+  std::string hostname;  // public name of this host; empty = gethostname()
   // [api]
   std::string api_listen = "127.0.0.1:4579";
   std::size_t api_max_body_bytes = 64u << 20;

@@ -36,6 +36,7 @@ base::Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config) {
   r->keys_ = std::make_unique<mailauth::dkim::KeyStore>(config.data_dir + "/dkim");
   service::Settings settings;
   settings.verification_window_seconds = config.verification_window_seconds;
+  settings.hostname = config.hostname;
   r->services_ = std::unique_ptr<service::Services>(
       new service::Services{*r->store_, r->clock_, *r->resolver_, *r->keys_, settings});
   return r;
@@ -85,7 +86,7 @@ base::Result<service::json> Runtime::identity_records(const std::string& account
   service::Caller c{account, region, "", ""};
   SESAME_ASSIGN(auto doc, docs.require(c, service::kind::kIdentity, name, "identity " + name + " does not exist in account " + account + " region " + region));
   service::json out = service::json::array();
-  for (const auto& r : service::identity::records(name, doc))
+  for (const auto& r : service::identity::records(name, doc, services_->settings))
     out.push_back(service::json{{"Type", r.type}, {"Name", r.name}, {"Value", r.value}, {"Purpose", r.purpose}});
   return out;
 }

@@ -220,7 +220,13 @@ bool recheck(Services& s, const std::string& name, json& doc, double now) {
       doc["mail_from"].value("status", "") != "SUCCESS") {
     json& m = doc["mail_from"];
     auto ans = s.resolver.mx(m["domain"].get<std::string>());
-    std::string st = status_after(ans.outcome, ans.outcome == dns::Outcome::kFound, m.value("started", now), now, window);
+    bool matched = false;
+    for (const auto& r : ans.records) {
+      std::string host = base::to_lower_ascii(r.host);
+      if (!host.empty() && host.back() == '.') host.pop_back();
+      matched = matched || host == base::to_lower_ascii(s.settings.hostname);
+    }
+    std::string st = status_after(ans.outcome, matched, m.value("started", now), now, window);
     m["status"] = st;
     changed = true;
   }
@@ -262,7 +268,7 @@ base::Result<std::optional<json>> load_fresh(Documents& docs, const Caller& c, c
   return std::optional<json>(std::move(updated.value()));
 }
 
-std::vector<DnsRecord> records(const std::string& name, const json& doc) {
+std::vector<DnsRecord> records(const std::string& name, const json& doc, const Settings& settings) {
   std::vector<DnsRecord> out;
   std::string domain = domain_of(name);
   const json verification = doc.value("verification", json::object());
@@ -277,8 +283,8 @@ std::vector<DnsRecord> records(const std::string& name, const json& doc) {
       out.push_back({"TXT", sel + "._domainkey." + domain, value, "DKIM selector " + sel});
   }
   if (doc.contains("mail_from") && !doc.at("mail_from").value("domain", "").empty()) {
-    out.push_back({"MX", doc.at("mail_from").at("domain").get<std::string>(), "10 <your Sesame feedback host>",
-                   "custom MAIL FROM domain"});
+    out.push_back({"MX", doc.at("mail_from").at("domain").get<std::string>(), "10 " + settings.hostname,
+                   "custom MAIL FROM domain: bounces return to this Sesame host"});
   }
   return out;
 }

@@ -46,7 +46,7 @@ struct DnsRecord {
   std::string purpose;
 };
 /// Exactly the records to publish for this identity.
-std::vector<DnsRecord> records(const std::string& name, const json& doc);
+std::vector<DnsRecord> records(const std::string& name, const json& doc, const Settings& settings);
 
 /// Operator override: marks the identity (and its DKIM, when present) verified.
 void force_verified(json& doc, double now);

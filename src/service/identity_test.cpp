@@ -74,7 +74,7 @@ TEST_F(IdentityDns, FailsAfterTheWindowAndTempFailsOnDnsErrors) {
 TEST_F(IdentityDns, DkimSelectorsMustCarryOurKey) {
   json doc = identity::new_document(true, clock_.now());
   ASSERT_TRUE(identity::setup_easy_dkim(*services_, caller_, "example.com", doc, 1024).ok());
-  auto records = identity::records("example.com", doc);
+  auto records = identity::records("example.com", doc, services_->settings);
   ASSERT_EQ(records.size(), 3u);
   // Two of three published, one with a wrong key: still pending.
   resolver_.txt_records[records[0].name] = records[0].value;
@@ -100,6 +100,28 @@ TEST_F(IdentityDns, EmailStaysPendingUntilOperatorVerifies) {
   EXPECT_EQ(identity::verification_status(doc), "PENDING");
   identity::force_verified(doc, clock_.now());
   EXPECT_EQ(identity::verification_status(doc), "SUCCESS");
+}
+
+}  // namespace
+}  // namespace sesame::service
+
+namespace sesame::service {
+namespace {
+
+TEST_F(IdentityDns, MailFromNeedsAnMxToThisHost) {
+  services_->settings.hostname = "mail.sesame.test";
+  json doc = identity::new_document(true, clock_.now());
+  doc["mail_from"] = json{{"domain", "bounce.example.com"}, {"status", "PENDING"}, {"started", clock_.now()}};
+  auto records = identity::records("example.com", doc, services_->settings);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].type, "MX");
+  EXPECT_EQ(records[0].value, "10 mail.sesame.test");
+  resolver_.mx_records["bounce.example.com"] = "elsewhere.example.net";
+  identity::recheck(*services_, "example.com", doc, clock_.now());
+  EXPECT_EQ(doc["mail_from"]["status"], "PENDING");
+  resolver_.mx_records["bounce.example.com"] = "Mail.Sesame.Test.";
+  identity::recheck(*services_, "example.com", doc, clock_.now());
+  EXPECT_EQ(doc["mail_from"]["status"], "SUCCESS");
 }
 
 }  // namespace

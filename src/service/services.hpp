@@ -17,6 +17,9 @@ struct Settings {
   double verification_window_seconds = 72 * 3600;
   /// Pending DNS checks are redone on read at most this often per identity.
   double recheck_on_read_seconds = 0;
+  /// This Sesame host's public name: custom MAIL FROM domains publish an MX pointing here
+  /// (bounces and complaints come back through it).
+  std::string hostname = "localhost";
 };
 
 struct Services {
