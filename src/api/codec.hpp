@@ -72,6 +72,10 @@ std::string encode_json_output(const Shape* output, const json& value);
 /// ("1 validation error detected: Value null at 'x' failed to satisfy constraint: ...").
 std::optional<std::string> validate(const Shape& shape, const json& value);
 
+/// Checks where SES answers with its own code and text instead of the generic model
+/// validation error (recorded SES replies, reference §2.1). nullopt when none applies.
+std::optional<base::Error> ses_precheck(bool v1, const Operation& op, const json& input);
+
 /// Splits "/a/b?c" into path and query.
 std::pair<std::string_view, std::string_view> split_target(std::string_view target);
 

@@ -166,8 +166,19 @@ TEST(Models, EveryOperationHasARoute) {
     EXPECT_EQ(m->op->name, op.name) << concrete;
   }
   EXPECT_EQ(ses_v1_model().operations().size(), 71u);
-  EXPECT_EQ(ses_v2_model().operations().size(), 110u + 9u);  // botocore model + overlay routes
+  EXPECT_EQ(ses_v2_model().operations().size(), 110u + 12u);  // botocore model + overlay routes
 }
 
+}  // namespace
+}  // namespace sesame::api
+
+namespace sesame::api {
+namespace {
+TEST(QueryCodec, ErrorsStayWellFormedXmlForHostileBytes) {
+  std::string xml = encode_query_error(ses_v1_model(), "InvalidParameterValue",
+                                       std::string("bad <\xff\xfe.example> \x01 ok \xc3\xa9"), true, "r");
+  EXPECT_NE(xml.find("bad &lt;\xEF\xBF\xBD\xEF\xBF\xBD.example&gt; \xEF\xBF\xBD ok \xc3\xa9"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<Type>Sender</Type>"), std::string::npos);
+}
 }  // namespace
 }  // namespace sesame::api

@@ -10,7 +10,11 @@ namespace sesame::api {
 namespace {
 using service::Api;
 
-bool is_v2_path(std::string_view path) { return path.substr(0, 10) == "/v2/email/" || path == "/v2/email"; }
+/// REST-JSON (v2) paths; /v1/email/ is the historical prefix some SDKs still use for one
+/// v2 operation (PutEmailIdentityDkimSigningAttributes, botocore <= 1.29).
+bool is_v2_path(std::string_view path) {
+  return path.substr(0, 10) == "/v2/email/" || path.substr(0, 10) == "/v1/email/";
+}
 }  // namespace
 
 struct Dispatcher::Decoded {
@@ -126,6 +130,10 @@ base::HttpResponse Dispatcher::handle(const base::HttpRequest& req) {
     return error_response(api, w.code, w.message, w.status, w.sender_fault, request_id);
   }
   const Operation& op = *decoded->op;
+  if (auto e = ses_precheck(api == Api::kV1, op, decoded->input)) {
+    WireError w = to_wire(api, *e);
+    return error_response(api, w.code, w.message, w.status, true, request_id);
+  }
   if (op.input) {
     if (auto msg = validate(*op.input, decoded->input)) {
       WireError w = to_wire(api, base::make_error(base::ErrorCode::kValidation, *msg));

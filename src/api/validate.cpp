@@ -92,4 +92,19 @@ std::optional<std::string> validate(const Shape& shape, const json& value) {
   return msg;
 }
 
+std::optional<base::Error> ses_precheck(bool v1, const Operation& op, const json& input) {
+  if (!v1) return std::nullopt;
+  // Recorded SES: "Invalid notification type: X. Valid values are: Bounce, Complaint, Delivery."
+  if (op.name == "SetIdentityNotificationTopic" || op.name == "SetIdentityHeadersInNotificationsEnabled") {
+    auto it = input.find("NotificationType");
+    if (it != input.end() && it->is_string()) {
+      const std::string& t = it->get_ref<const std::string&>();
+      if (t != "Bounce" && t != "Complaint" && t != "Delivery")
+        return base::make_error(base::ErrorCode::kInvalidParameter,
+                                "Invalid notification type: " + t + ". Valid values are: Bounce, Complaint, Delivery.");
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace sesame::api

@@ -98,6 +98,9 @@ struct Server::Impl {
         if (ec == bhttp::error::header_limit) {
           auto res = simple(431, R"({"message":"Request header too large"})", 11);
           co_await bhttp::async_write(stream, res, use_nothrow);
+        } else if (ec == bhttp::error::body_limit) {  // Content-Length above the limit
+          auto res = simple(413, R"({"message":"Request body too large"})", 11);
+          co_await bhttp::async_write(stream, res, use_nothrow);
         } else if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
                    ec != asio::error::connection_reset && ec != asio::error::eof) {
           auto res = simple(400, R"({"message":"Malformed HTTP request"})", 11);

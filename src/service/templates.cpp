@@ -1,5 +1,6 @@
 // Email templates (v1 *Template, v2 *EmailTemplate) and custom verification email
 // templates (both versions), one document each; rendering arrives with the template room.
+#include "base/encoding.hpp"
 #include "service/documents.hpp"
 #include "service/identity.hpp"
 
@@ -13,29 +14,53 @@ constexpr std::size_t kMaxTemplateBytes = 500 * 1024;  // SES: 500 KB per templa
 std::string t_missing(const std::string& n) { return "Template " + n + " does not exist."; }
 std::string cv_missing(const std::string& n) { return "Custom verification email template " + n + " does not exist."; }
 
-/// Mustache delimiters must balance; full Handlebars parsing comes with the renderer.
+/// The structure SES checks when a template is stored: every "{{" closes, comments and
+/// triple-stash close, and block helpers ({{#if}}, {{#each}}, {{#with}}, {{#unless}}) nest
+/// and close by name. Full Handlebars parsing and rendering come with the renderer room.
+base::Status check_structure(const std::string& part, const std::string& text) {
+  auto invalid = [&](const std::string& why) {
+    return base::make_error(ErrorCode::kInvalidParameter, "Template " + part + " is invalid: " + why, "template");
+  };
+  std::vector<std::string> blocks;
+  std::size_t i = 0;
+  while ((i = text.find("{{", i)) != std::string::npos) {
+    std::string_view rest(text.data() + i, text.size() - i);
+    std::string close = "}}";
+    if (rest.substr(0, 5) == "{{!--") close = "--}}";
+    else if (rest.substr(0, 3) == "{{{") close = "}}}";
+    std::size_t end = text.find(close, i + 2);
+    if (end == std::string::npos) return invalid("'{{' without a matching '" + close + "'");
+    std::string tag(base::trim(std::string_view(text).substr(i + 2, end - i - 2)));
+    i = end + close.size();
+    if (!tag.empty() && tag.front() == '~') tag.erase(0, 1);
+    if (!tag.empty() && tag.back() == '~') tag.pop_back();
+    if (tag.empty() || tag.front() == '!' || tag.front() == '{' || tag.front() == '-') continue;
+    if (tag.front() == '#' || tag.front() == '/') {
+      std::string name(base::trim(std::string_view(tag).substr(1)));
+      name = name.substr(0, name.find_first_of(" \t\r\n"));
+      if (name.empty()) return invalid("a block without a name");
+      if (tag.front() == '#') {
+        if (blocks.size() >= 1000) return invalid("blocks nested too deeply");
+        blocks.push_back(name);
+      } else {
+        if (blocks.empty() || blocks.back() != name) return invalid("'{{/" + name + "}}' closes no open block");
+        blocks.pop_back();
+      }
+    }
+  }
+  if (!blocks.empty()) return invalid("'{{#" + blocks.back() + "}}' is never closed");
+  return base::ok_status();
+}
+
 base::Status check_content(const json& content) {
   std::size_t total = 0;
   for (const char* part : {"Subject", "Text", "Html"}) {
     std::string s = str(content, part);
     total += s.size();
-    long depth = 0;
-    for (std::size_t i = 0; i + 1 < s.size(); ++i) {
-      if (s[i] == '{' && s[i + 1] == '{') {
-        ++depth;
-        ++i;
-      } else if (s[i] == '}' && s[i + 1] == '}') {
-        --depth;
-        ++i;
-      }
-      if (depth < 0) break;
-    }
-    if (depth != 0)
-      return base::make_error(ErrorCode::kInvalidParameter,
-                              std::string("Template ") + part + " has unbalanced '{{' and '}}'.", "template");
+    if (total > kMaxTemplateBytes)
+      return base::make_error(ErrorCode::kInvalidParameter, "Template is larger than 500 KB.", "template");
+    SESAME_CHECK(check_structure(part, s));
   }
-  if (total > kMaxTemplateBytes)
-    return base::make_error(ErrorCode::kInvalidParameter, "Template is larger than 500 KB.", "template");
   return base::ok_status();
 }
 

@@ -2,6 +2,11 @@
 directory, and (when asked) a real dnsmasq on a loopback port serving TXT records.
 
 Every process started here is stopped by its PID; every wait is bounded.
+
+Also: `ServerCase` (a unittest base class: one server per test class), `signed_request` (raw
+SigV4-signed HTTP for bad-input and auth tests), `v1_form`, `xml_error`, `alive`,
+`byodkim_private_key`. `extra_config` may contain [api] / [dns] tables: their keys are merged
+into the tables the harness writes. Set SESAME_BUILD to test a copy of the binary.
 Run with Debian's interpreter: /usr/bin/python3 (boto3 and botocore from python3-boto3).
 """
 import configparser
@@ -94,6 +99,22 @@ class Dnsmasq:
         self.proc = None
 
 
+def split_toml_tables(text):
+    """({key: raw value} of the top level, {table: {key: raw value}}) of a simple TOML snippet
+    (one `key = value` per line, `[table]` headers; comments and blank lines dropped)."""
+    top, tables, cur = {}, {}, None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            cur = tables.setdefault(line[1:-1].strip(), {})
+            continue
+        key, _, value = line.partition("=")
+        (top if cur is None else cur)[key.strip()] = value.strip()
+    return top, tables
+
+
 class Sesame:
     """The real binary, on a free loopback port, with its own data directory."""
 
@@ -114,13 +135,23 @@ class Sesame:
 
     def write_config(self):
         path = os.path.join(self.workdir, "sesame.toml")
+        # extra_config may name tables the harness writes itself ([api], [dns]): TOML allows a
+        # table once, so their keys are merged into the harness's tables (extra keys win).
+        top, tables = split_toml_tables(self.extra_config)
+        api = {"listen": f'"127.0.0.1:{self.port}"'}
+        # A DNS server that is not there answers nothing: lookups fail fast.
+        dns_port = self.dns_port or free_port()
+        dns = {"servers": f'["127.0.0.1:{dns_port}"]', "timeout_ms": "300"}
+        api.update(tables.pop("api", {}))
+        dns.update(tables.pop("dns", {}))
         with open(path, "w") as f:
             f.write(f'data_dir = "{self.data_dir}"\nregion = "{self.region}"\n')
-            f.write(f'[api]\nlisten = "127.0.0.1:{self.port}"\n')
-            # A DNS server that is not there answers nothing: lookups fail fast.
-            dns_port = self.dns_port or free_port()
-            f.write(f'[dns]\nservers = ["127.0.0.1:{dns_port}"]\ntimeout_ms = 300\n')
-            f.write(self.extra_config)
+            for k, v in top.items():
+                f.write(f"{k} = {v}\n")
+            for name, kv in (("api", api), ("dns", dns), *tables.items()):
+                f.write(f"[{name}]\n")
+                for k, v in kv.items():
+                    f.write(f"{k} = {v}\n")
         return path
 
     def start(self):
@@ -172,7 +203,8 @@ class Sesame:
         """The account the first start created (from the STS-free route: GetIdentity ARNs are
         per account, so read it from the server log line written at first start)."""
         import re
-        m = re.search(r"created account (\d{12})", open(self.log_path).read())
+        with open(self.log_path) as f:
+            m = re.search(r"created account (\d{12})", f.read())
         return m.group(1) if m else None
 
     def cli(self, *args):
@@ -208,7 +240,7 @@ class Sesame:
 # Raw signed requests (for tests that must bypass boto3's client-side validation).
 
 def signed_request(server, method, path, body=b"", headers=None, region=None, key=None, secret=None,
-                   when=None, sign=True, timeout=30):
+                   when=None, sign=True, timeout=30, service="ses"):
     """Sends one HTTP request to `server`, SigV4-signed (service 'ses') with the server's
     credentials unless key/secret are given. `when` (a naive UTC datetime) fixes the signing
     time. Returns (status, headers dict with lower-case names, body bytes)."""
@@ -227,7 +259,7 @@ def signed_request(server, method, path, body=b"", headers=None, region=None, ke
     req = AWSRequest(method=method, url=url, data=body, headers=hdrs)
     if sign:
         k, s = (key, secret) if key else server.credentials()
-        auth = SigV4Auth(Credentials(k, s), "ses", region or server.region)
+        auth = SigV4Auth(Credentials(k, s), service, region or server.region)
         if when is None:
             auth.add_auth(req)
         else:
@@ -297,6 +329,9 @@ class ServerCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        import warnings
+        # boto3 keeps pooled connections to servers that the tests stop: not a test failure.
+        warnings.simplefilter("ignore", ResourceWarning)
         cls.server = Sesame(dns_port=cls.dns_port, extra_config=cls.extra_config)
         try:
             cls.server.start()
@@ -325,3 +360,11 @@ class ServerCase(unittest.TestCase):
     def assertOk(self, response):
         self.assertEqual(response["ResponseMetadata"]["HTTPStatusCode"], 200, response)
         return response
+
+
+def byodkim_private_key():
+    """A fresh RSA 2048 private key as SES BYODKIM wants it: the base64 DER body of
+    `openssl genrsa 2048`, without the BEGIN/END lines and line breaks."""
+    pem = subprocess.run(["openssl", "genrsa", "2048"], capture_output=True, text=True, timeout=60,
+                         check=True).stdout
+    return "".join(line.strip() for line in pem.splitlines() if line and not line.startswith("-----"))
