@@ -29,6 +29,11 @@ struct DecodeLimits {
 };
 
 using FormParams = std::map<std::string, std::string>;
+using QueryItems = std::vector<std::pair<std::string, std::string>>;
+
+/// Splits "k=v&k2=v2" into decoded pairs in order (a missing '=' means an empty value).
+/// `plus_is_space` for form bodies; REST query strings keep '+' (SDKs send %2B/%20).
+base::Result<QueryItems> parse_query_items(std::string_view text, bool plus_is_space, const DecodeLimits& limits = {});
 
 /// application/x-www-form-urlencoded (also used for a raw query string). Repeated keys
 /// keep the first value. kValidation on malformed escapes or too many fields.

@@ -226,22 +226,28 @@ void encode_xml_value(std::string& out, const Shape& s, const json& v) {
 }
 }  // namespace
 
-base::Result<FormParams> parse_form(std::string_view text, const DecodeLimits& limits) {
-  FormParams out;
-  std::size_t count = 0;
+base::Result<QueryItems> parse_query_items(std::string_view text, bool plus_is_space, const DecodeLimits& limits) {
+  QueryItems out;
   while (!text.empty()) {
     std::size_t amp = text.find('&');
     std::string_view item = text.substr(0, amp);
     text = amp == std::string_view::npos ? std::string_view() : text.substr(amp + 1);
     if (item.empty()) continue;
-    if (++count > limits.max_params) return invalid("too many parameters");
+    if (out.size() >= limits.max_params) return invalid("too many parameters");
     std::size_t eq = item.find('=');
-    auto k = base::percent_decode(item.substr(0, eq), true);
+    auto k = base::percent_decode(item.substr(0, eq), plus_is_space);
     auto v = eq == std::string_view::npos ? std::optional<std::string>("")
-                                          : base::percent_decode(item.substr(eq + 1), true);
+                                          : base::percent_decode(item.substr(eq + 1), plus_is_space);
     if (!k || !v) return invalid("malformed percent-encoding in the request");
-    out.emplace(std::move(*k), std::move(*v));
+    out.emplace_back(std::move(*k), std::move(*v));
   }
+  return out;
+}
+
+base::Result<FormParams> parse_form(std::string_view text, const DecodeLimits& limits) {
+  SESAME_ASSIGN(auto items, parse_query_items(text, true, limits));
+  FormParams out;
+  for (auto& [k, v] : items) out.emplace(std::move(k), std::move(v));  // the first of repeated keys wins
   return out;
 }
 

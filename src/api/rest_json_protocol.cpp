@@ -257,21 +257,7 @@ base::Result<json> decode_rest_json(const Operation& op, const RestJsonRouter::M
     if (body.is_discarded() || !body.is_object()) return bad("The request body is not a valid JSON object.");
   }
 
-  // Query items, decoded without mapping '+' to space (SDKs send %2B / %20).
-  std::vector<std::pair<std::string, std::string>> query;
-  while (!raw_query.empty()) {
-    std::size_t amp = raw_query.find('&');
-    std::string_view item = raw_query.substr(0, amp);
-    raw_query = amp == std::string_view::npos ? std::string_view() : raw_query.substr(amp + 1);
-    if (item.empty()) continue;
-    if (query.size() >= limits.max_params) return bad("too many query parameters");
-    std::size_t eq = item.find('=');
-    auto k = base::percent_decode(item.substr(0, eq), false);
-    auto v = eq == std::string_view::npos ? std::optional<std::string>("")
-                                          : base::percent_decode(item.substr(eq + 1), false);
-    if (!k || !v) return bad("malformed percent-encoding in the query string");
-    query.emplace_back(std::move(*k), std::move(*v));
-  }
+  SESAME_ASSIGN(auto query, parse_query_items(raw_query, false, limits));
 
   for (const auto& m : in.members) {
     if (m.location == "uri") {
