@@ -97,6 +97,27 @@ base::Result<std::pair<std::string, json>> Dispatcher::decode_only(const base::H
   return std::make_pair(d.op->name, std::move(d.input));
 }
 
+std::optional<base::HttpResponse> Dispatcher::precheck(const base::HttpRequest& head) {
+  auto [path, query] = split_target(head.target);
+  Api api = is_v2_path(path) ? Api::kV2 : Api::kV1;
+  if (api == Api::kV1 && path != "/") return std::nullopt;  // answered by handle() without auth
+  AuthRejection rejection{};
+  auto ok = verifier_.precheck(head, &rejection);
+  if (!ok.ok() || ok.value()) return std::nullopt;  // could not tell: let handle() report it
+  WireError w = to_wire(api, rejection);
+  return error_response(api, w.code, w.message, w.status, true, base::uuid_v4());
+}
+
+base::HttpResponse Dispatcher::edge_error(int status, const std::string& message, const std::string& target) const {
+  auto [path, query] = split_target(target);
+  Api api = is_v2_path(path) ? Api::kV2 : Api::kV1;
+  const char* code = status == 413   ? "RequestEntityTooLarge"
+                     : status == 431 ? "RequestHeaderFieldsTooLarge"
+                     : status == 503 ? "ServiceUnavailable"
+                                     : "MalformedHttpRequest";
+  return error_response(api, code, message, status, status < 500, base::uuid_v4());
+}
+
 base::HttpResponse Dispatcher::handle(const base::HttpRequest& req) {
   const std::string request_id = base::uuid_v4();
   auto [path, query] = split_target(req.target);

@@ -25,6 +25,11 @@ class Dispatcher {
   ~Dispatcher();
 
   base::HttpResponse handle(const base::HttpRequest& request);
+  /// On the request head alone: an auth error response when the request cannot be
+  /// authenticated whatever its body (no or malformed Authorization, unknown key).
+  std::optional<base::HttpResponse> precheck(const base::HttpRequest& head);
+  /// The HTTP layer's own errors (413, 431, 400, 503) in the protocol the path implies.
+  base::HttpResponse edge_error(int status, const std::string& message, const std::string& target) const;
 
   /// Decodes a request to its operation name and request value without authenticating or
   /// calling a handler (the botocore oracle test and fuzz targets use it).

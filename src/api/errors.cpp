@@ -34,6 +34,7 @@ const std::map<std::pair<ErrorCode, std::string>, Entry>& v1_table() {
       {{ErrorCode::kInvalidParameter, "custom-verification-content"}, {"CustomVerificationEmailInvalidContent", 400}},
       {{ErrorCode::kInvalidParameter, "from-address"}, {"FromEmailAddressNotVerified", 400}},
       {{ErrorCode::kNotFound, ""}, {"InvalidParameterValue", 400}},
+      {{ErrorCode::kNotFound, "identity"}, {"MessageRejected", 400}},
       {{ErrorCode::kNotFound, "template"}, {"TemplateDoesNotExist", 400}},
       {{ErrorCode::kNotFound, "configuration-set"}, {"ConfigurationSetDoesNotExist", 400}},
       {{ErrorCode::kNotFound, "event-destination"}, {"EventDestinationDoesNotExist", 400}},
@@ -93,6 +94,7 @@ WireError to_wire(Api api, const AuthRejection& r) {
     case AuthFailure::kExpired:
     case AuthFailure::kNotYetCurrent:
     case AuthFailure::kWrongService:
+    case AuthFailure::kBadRegion:
     case AuthFailure::kBadSignature:
     case AuthFailure::kPayloadMismatch:
       return {v1 ? "SignatureDoesNotMatch" : "InvalidSignatureException", r.message, 403, true};

@@ -28,7 +28,12 @@ std::vector<std::string_view> split_path(std::string_view path) {
 }
 
 /// Coerces a JSON body value to the shape, converting timestamps to epoch seconds.
-base::Result<json> coerce(const Shape& s, const json& v, const std::string& path, int depth) {
+/// Timestamps outside year 1970..9999 are refused at the edge, so nothing downstream ever
+/// formats an unrepresentable time.
+constexpr double kMaxTimestamp = 253402300799.0;
+bool valid_time(double t) { return t >= 0 && t <= kMaxTimestamp; }
+
+base::Result<json> coerce(const Shape& s, const json& v, const std::string& path, int depth, const DecodeLimits& lim) {
   if (depth > 32) return bad("value nesting too deep at '" + path + "'");
   auto type_error = [&](const char* want) {
     return bad("Value at '" + path + "' must be " + want);
@@ -40,25 +45,27 @@ base::Result<json> coerce(const Shape& s, const json& v, const std::string& path
       for (const auto& m : s.members) {
         auto it = v.find(m.wire_name);
         if (it == v.end() || it->is_null()) continue;
-        SESAME_ASSIGN(auto c, coerce(*m.shape, *it, path.empty() ? m.name : path + "." + m.name, depth + 1));
+        SESAME_ASSIGN(auto c, coerce(*m.shape, *it, path.empty() ? m.name : path + "." + m.name, depth + 1, lim));
         out[m.name] = std::move(c);
       }
       return out;
     }
     case ShapeType::kList: {
       if (!v.is_array()) return type_error("a list");
+      if (v.size() > lim.max_list_items) return bad("Too many items at '" + path + "'");
       json out = json::array();
       for (std::size_t i = 0; i < v.size(); ++i) {
-        SESAME_ASSIGN(auto c, coerce(*s.member, v[i], path + "." + std::to_string(i + 1), depth + 1));
+        SESAME_ASSIGN(auto c, coerce(*s.member, v[i], path + "." + std::to_string(i + 1), depth + 1, lim));
         out.push_back(std::move(c));
       }
       return out;
     }
     case ShapeType::kMap: {
       if (!v.is_object()) return type_error("a map");
+      if (v.size() > lim.max_list_items) return bad("Too many entries at '" + path + "'");
       json out = json::object();
       for (const auto& [k, item] : v.items()) {
-        SESAME_ASSIGN(auto c, coerce(*s.value, item, path + "." + k, depth + 1));
+        SESAME_ASSIGN(auto c, coerce(*s.value, item, path + "." + k, depth + 1, lim));
         out[k] = std::move(c);
       }
       return out;
@@ -82,11 +89,11 @@ base::Result<json> coerce(const Shape& s, const json& v, const std::string& path
       if (!v.is_number()) return type_error("a number");
       return v;
     case ShapeType::kTimestamp:
-      if (v.is_number()) return json(v.get<double>());
+      if (v.is_number() && valid_time(v.get<double>())) return json(v.get<double>());
       if (v.is_string()) {
         if (auto t = base::parse_iso8601(v.get<std::string>())) return json(*t);
       }
-      return type_error("a timestamp");
+      return type_error("a timestamp between 1970 and 9999");
   }
   return type_error("valid");
 }
@@ -99,6 +106,8 @@ base::Result<json> from_text(const Shape& s, const std::string& text, const std:
       errno = 0;
       long long n = std::strtoll(text.c_str(), &end, 10);
       if (text.empty() || *end || errno == ERANGE) return bad("Value '" + text + "' at '" + name + "' is not an integer");
+      if (s.type == ShapeType::kInteger && (n > INT32_MAX || n < INT32_MIN))
+        return bad("Value '" + text + "' at '" + name + "' is out of range");
       return json(n);
     }
     case ShapeType::kDouble: {
@@ -115,7 +124,7 @@ base::Result<json> from_text(const Shape& s, const std::string& text, const std:
       if (auto t = base::parse_iso8601(text)) return json(*t);
       char* end = nullptr;
       double d = std::strtod(text.c_str(), &end);
-      if (!text.empty() && !*end && std::isfinite(d)) return json(d);
+      if (!text.empty() && !*end && std::isfinite(d) && valid_time(d)) return json(d);
       return bad("Value '" + text + "' at '" + name + "' is not a timestamp");
     }
     default:
@@ -296,7 +305,7 @@ base::Result<json> decode_rest_json(const Operation& op, const RestJsonRouter::M
     } else {
       auto it = body.find(m.wire_name);
       if (it == body.end() || it->is_null()) continue;
-      SESAME_ASSIGN(auto c, coerce(*m.shape, *it, m.name, 0));
+      SESAME_ASSIGN(auto c, coerce(*m.shape, *it, m.name, 0, limits));
       value[m.name] = std::move(c);
     }
   }

@@ -41,6 +41,18 @@ std::string collapse_spaces(std::string_view v) {
   return out;
 }
 
+/// AWS region names: "us-east-1", "us-gov-west-1", "ap-southeast-2", "cn-north-1".
+/// Regions become tenancy partitions and file names, so nothing else gets through.
+bool valid_region(std::string_view r) {
+  if (r.size() < 4 || r.size() > 32) return false;
+  std::size_t dashes = 0;
+  for (char c : r) {
+    if (c == '-') ++dashes;
+    else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return false;
+  }
+  return dashes >= 2 && r.front() != '-' && r.back() >= '0' && r.back() <= '9' && r.find("--") == std::string_view::npos;
+}
+
 bool lower_hex(std::string_view s, std::size_t n) {
   return s.size() == n && std::all_of(s.begin(), s.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -180,6 +192,32 @@ std::string Verifier::cached_signing_key(const std::string& akid, const std::str
   return k;
 }
 
+base::Result<bool> Verifier::precheck(const base::HttpRequest& req, AuthRejection* rej) {
+  std::string_view auth = req.header("Authorization");
+  if (auth.empty()) {
+    *rej = AuthRejection{AuthFailure::kMissing, "Request is missing Authentication Token"};
+    return false;
+  }
+  auto parsed = parse_authorization(auth);
+  if (!parsed) {
+    *rej = AuthRejection{AuthFailure::kIncomplete,
+                         "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters "
+                         "with the AWS4-HMAC-SHA256 algorithm."};
+    return false;
+  }
+  if (!valid_region(parsed->region)) {
+    *rej = AuthRejection{AuthFailure::kBadRegion, "Credential should be scoped to a valid region, not '" + parsed->region + "'. "};
+    return false;
+  }
+  auto key = lookup_(parsed->access_key_id);
+  if (!key.ok()) return key.error();
+  if (!key.value()) {
+    *rej = AuthRejection{AuthFailure::kUnknownKey, "The security token included in the request is invalid."};
+    return false;
+  }
+  return true;
+}
+
 base::Result<std::optional<Principal>> Verifier::verify(const base::HttpRequest& req, AuthRejection* rej) {
   auto reject = [&](AuthFailure f, std::string msg) -> base::Result<std::optional<Principal>> {
     *rej = AuthRejection{f, std::move(msg)};
@@ -193,6 +231,8 @@ base::Result<std::optional<Principal>> Verifier::verify(const base::HttpRequest&
                   "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters "
                   "with the AWS4-HMAC-SHA256 algorithm.");
   }
+  if (!valid_region(parsed->region))
+    return reject(AuthFailure::kBadRegion, "Credential should be scoped to a valid region, not '" + parsed->region + "'. ");
   auto key = lookup_(parsed->access_key_id);
   if (!key.ok()) return key.error();
   if (!key.value()) return reject(AuthFailure::kUnknownKey, "The security token included in the request is invalid.");

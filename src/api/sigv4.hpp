@@ -47,6 +47,7 @@ enum class AuthFailure {
   kExpired,          // timestamp too old
   kNotYetCurrent,    // timestamp in the future
   kWrongService,     // scope service is not "ses"
+  kBadRegion,        // scope region is not an AWS region name
   kBadSignature,
   kPayloadMismatch,  // x-amz-content-sha256 differs from the body
 };
@@ -76,6 +77,9 @@ class Verifier {
   /// Either the principal, or a rejection (held in `rejection`), or an Error when the key
   /// store could not be read.
   base::Result<std::optional<Principal>> verify(const base::HttpRequest& request, AuthRejection* rejection);
+  /// The checks that need no body (header present and well-formed, key known, region
+  /// valid): true when the request may be read on; else `rejection` says why.
+  base::Result<bool> precheck(const base::HttpRequest& head, AuthRejection* rejection);
 
  private:
   std::string cached_signing_key(const std::string& akid, const std::string& secret, const std::string& date,

@@ -1,5 +1,6 @@
 // Model constraints on a decoded request value: required members, enums, lengths and
 // ranges, reported in SES's "N validation error(s) detected" form.
+#include <cstdio>
 #include <vector>
 
 #include "api/codec.hpp"
@@ -18,8 +19,9 @@ std::size_t utf8_length(const std::string& s) {
   return n;
 }
 std::string fmt_num(double d) {
-  if (d == static_cast<long long>(d)) return std::to_string(static_cast<long long>(d));
-  return std::to_string(d);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.15g", d);  // no integer cast: d may be any double
+  return buf;
 }
 
 void check(const Shape& s, const json& v, const std::string& path, std::vector<std::string>& errs, int depth) {

@@ -55,7 +55,8 @@ base::Result<Config> load_config(const std::string& path) {
     c.dns_timeout_ms = int((*dns)["timeout_ms"].value_or(int64_t(c.dns_timeout_ms)));
   }
   if (auto v = t["verification"].as_table()) {
-    SESAME_CHECK(check_keys(*v, "verification.", {"window_seconds", "recheck_seconds"}));
+    SESAME_CHECK(check_keys(*v, "verification.", {"window_seconds", "recheck_seconds", "recheck_on_read_seconds"}));
+    c.verification_recheck_on_read_seconds = (*v)["recheck_on_read_seconds"].value_or(c.verification_recheck_on_read_seconds);
     c.verification_window_seconds = (*v)["window_seconds"].value_or(c.verification_window_seconds);
     c.verification_recheck_seconds = (*v)["recheck_seconds"].value_or(c.verification_recheck_seconds);
   }

@@ -16,7 +16,7 @@ struct Config {
   std::string hostname;  // public name of this host; empty = gethostname()
   // [api]
   std::string api_listen = "127.0.0.1:4579";
-  std::size_t api_max_body_bytes = 64u << 20;
+  std::size_t api_max_body_bytes = 48u << 20;
   std::size_t api_max_connections = 1024;
   int api_worker_threads = 16;
   // [dns]
@@ -25,6 +25,7 @@ struct Config {
   // [verification]
   double verification_window_seconds = 72 * 3600;
   double verification_recheck_seconds = 300;
+  double verification_recheck_on_read_seconds = 10;
   // [store]
   bool store_durable = true;
 };

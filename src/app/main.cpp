@@ -79,10 +79,20 @@ int serve(const app::Config& cfg) {
   opts.max_body_bytes = cfg.api_max_body_bytes;
   opts.max_connections = cfg.api_max_connections;
   opts.worker_threads = cfg.api_worker_threads;
-  http::Server server(opts, [&](const base::HttpRequest& req) -> base::HttpResponse {
-    if (req.method == "GET" && req.target == "/_sesame/health") return base::HttpResponse{200, {{"Content-Type", "text/plain"}}, "ok\n"};
-    return dispatcher.handle(req);
-  });
+  auto is_health = [](const base::HttpRequest& req) { return req.method == "GET" && req.target == "/_sesame/health"; };
+  http::Server server(
+      opts,
+      [&](const base::HttpRequest& req) -> base::HttpResponse {
+        if (is_health(req)) return base::HttpResponse{200, {{"Content-Type", "text/plain"}}, "ok\n"};
+        return dispatcher.handle(req);
+      },
+      [&](const base::HttpRequest& head) -> std::optional<base::HttpResponse> {
+        if (is_health(head)) return std::nullopt;
+        return dispatcher.precheck(head);
+      },
+      [&](int status, const std::string& message, const std::string& target) {
+        return dispatcher.edge_error(status, message, target);
+      });
 
   // Block the stop signals before any thread starts, then wait for one on this thread.
   sigset_t set;

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <mutex>
+#include <unordered_map>
 
 #include "base/ids.hpp"
 #include "base/log.hpp"
@@ -21,6 +23,14 @@ base::Status write_private_file(const std::string& path, const std::string& cont
   bool ok = ::write(fd, content.data(), content.size()) == ssize_t(content.size()) && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) return base::make_error(ErrorCode::kInternal, "cannot write " + path);
+  // The rename is durable only once the directory is synced.
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0 || ::fsync(dfd) != 0) {
+    if (dfd >= 0) ::close(dfd);
+    return base::make_error(ErrorCode::kInternal, "cannot sync directory of " + path);
+  }
+  ::close(dfd);
   return base::ok_status();
 }
 }  // namespace
@@ -37,28 +47,51 @@ base::Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config) {
   service::Settings settings;
   settings.verification_window_seconds = config.verification_window_seconds;
   settings.hostname = config.hostname;
+  settings.recheck_on_read_seconds = config.verification_recheck_on_read_seconds;
   r->services_ = std::unique_ptr<service::Services>(
       new service::Services{*r->store_, r->clock_, *r->resolver_, *r->keys_, settings});
   return r;
 }
 
 api::KeyLookup Runtime::key_lookup() {
+  // Known keys are remembered for a minute (every request looks its key up twice: before
+  // and after the body). Unknown keys always go to the store, so a key made by
+  // `sesame account create` in another process works at once.
+  struct Cache {
+    std::mutex mu;
+    std::unordered_map<std::string, std::pair<api::KeyRecord, double>> keys;
+  };
+  auto cache = std::make_shared<Cache>();
   store::Store* s = store_.get();
-  return [s](const std::string& id) -> base::Result<std::optional<api::KeyRecord>> {
+  const base::Clock* clock = &clock_;
+  return [s, cache, clock](const std::string& id) -> base::Result<std::optional<api::KeyRecord>> {
+    const double now = clock->now();
+    {
+      std::lock_guard lk(cache->mu);
+      auto it = cache->keys.find(id);
+      if (it != cache->keys.end() && now - it->second.second < 60) return std::optional<api::KeyRecord>(it->second.first);
+    }
     SESAME_ASSIGN(auto key, s->find_access_key(id));
     if (!key) return std::optional<api::KeyRecord>();
-    return std::optional<api::KeyRecord>(api::KeyRecord{key->secret, key->account_id});
+    api::KeyRecord rec{key->secret, key->account_id};
+    std::lock_guard lk(cache->mu);
+    if (cache->keys.size() > 10000) cache->keys.clear();
+    cache->keys[id] = {rec, now};
+    return std::optional<api::KeyRecord>(rec);
   };
 }
 
-base::Result<service::json> Runtime::create_account(const std::string& name, bool production) {
+base::Result<service::json> Runtime::create_account(const std::string& name, bool production,
+                                                    const std::function<base::Status(const service::json&)>& before_commit) {
   if (name.empty() || name.size() > 128) return base::make_error(ErrorCode::kInvalidParameter, "account name must be 1..128 characters");
   store::Account acct{base::account_id(), name, production, clock_.now()};
   store::AccessKey key{base::access_key_id(), base::secret_access_key(), acct.id};
+  service::json out{{"AccountId", acct.id}, {"Name", name}, {"AccessKeyId", key.id},
+                    {"SecretAccessKey", key.secret}, {"Production", production}};
+  if (before_commit) SESAME_CHECK(before_commit(out));
   SESAME_CHECK(store_->write([&](store::Txn& t) { return t.create_account(acct, key); }));
   base::log().info("created account {} ({}) with access key {}", acct.id, name, key.id);
-  return service::json{{"AccountId", acct.id}, {"Name", name}, {"AccessKeyId", key.id},
-                       {"SecretAccessKey", key.secret}, {"Production", production}};
+  return out;
 }
 
 base::Status Runtime::set_production(const std::string& account_id, bool production) {
@@ -68,14 +101,20 @@ base::Status Runtime::set_production(const std::string& account_id, bool product
 base::Status Runtime::ensure_first_account() {
   SESAME_ASSIGN(auto accounts, store_->list_accounts());
   if (!accounts.empty()) return base::ok_status();
-  SESAME_ASSIGN(auto created, create_account("default", false));
-  std::string path = config_.data_dir + "/credentials";
-  std::string content = "[default]\naws_access_key_id = " + created["AccessKeyId"].get<std::string>() +
-                        "\naws_secret_access_key = " + created["SecretAccessKey"].get<std::string>() +
-                        "\nregion = " + config_.region + "\n";
-  SESAME_CHECK(write_private_file(path, content));
+  // The credentials file is written (and synced) before the account commits: a crash in
+  // between leaves at worst an unused file, never an account whose secret is nowhere.
+  const std::string path = config_.data_dir + "/credentials";
+  auto created = create_account("default", false, [&](const service::json& a) {
+    return write_private_file(path, "[default]\naws_access_key_id = " + a["AccessKeyId"].get<std::string>() +
+                                        "\naws_secret_access_key = " + a["SecretAccessKey"].get<std::string>() +
+                                        "\nregion = " + config_.region + "\n");
+  });
+  if (!created.ok()) {
+    ::unlink(path.c_str());
+    return created.error();
+  }
   base::log().info("first start: created account {}; its access key is in {} (mode 0600)",
-                   created["AccountId"].get<std::string>(), path);
+                   created.value()["AccountId"].get<std::string>(), path);
   return base::ok_status();
 }
 

@@ -2,6 +2,7 @@
 // store and services; account creation and the operator's identity commands.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "api/sigv4.hpp"
@@ -17,7 +18,10 @@ class Runtime {
   /// On first start with no accounts: creates one and writes <data_dir>/credentials (0600).
   base::Status ensure_first_account();
   /// {AccountId, AccessKeyId, SecretAccessKey}
-  base::Result<service::json> create_account(const std::string& name, bool production);
+  /// `before_commit` runs with the new account's JSON before it is committed (and aborts
+  /// the creation when it fails).
+  base::Result<service::json> create_account(const std::string& name, bool production,
+                                             const std::function<base::Status(const service::json&)>& before_commit = {});
   base::Status set_production(const std::string& account_id, bool production);
   base::Result<service::json> identity_records(const std::string& account, const std::string& region,
                                                const std::string& identity);

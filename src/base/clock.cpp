@@ -31,6 +31,10 @@ std::optional<EpochSeconds> from_fields(int y, int mo, int d, int h, int mi, int
   return static_cast<EpochSeconds>(timegm(&tm));
 }
 std::tm to_tm(EpochSeconds t) {
+  // Clamp to years 1970..9999: the wire formats have four-digit years, and the cast below
+  // must stay in range whatever value reaches it.
+  if (!(t >= 0)) t = 0;
+  if (t > 253402300799.0) t = 253402300799.0;
   std::time_t secs = static_cast<std::time_t>(std::floor(t));
   std::tm tm{};
   gmtime_r(&secs, &tm);

@@ -7,12 +7,14 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -44,29 +46,59 @@ bool split_host_port(const std::string& text, std::string& host, unsigned short&
 }
 
 struct Server::Impl {
+  // Declared before `io`: suspended session frames destroyed with the io_context still
+  // touch these counters.
+  std::atomic<std::size_t> connections{0};
+  std::atomic<bool> stopping{false};
+  std::mutex sessions_mu;
+  std::set<beast::tcp_stream*> idle;  // sessions waiting for a next request
+
   ServerOptions options;
   Handler handler;
+  HeadCheck head_check;
+  EdgeError edge_error;
   asio::io_context io;
   asio::thread_pool workers;
   tcp::acceptor acceptor{io};
   std::vector<std::thread> threads;
-  std::atomic<std::size_t> connections{0};
-  std::atomic<bool> stopping{false};
 
-  Impl(ServerOptions o, Handler h)
-      : options(std::move(o)), handler(std::move(h)), workers(std::size_t(std::max(1, options.worker_threads))) {}
+  Impl(ServerOptions o, Handler h, HeadCheck hc, EdgeError ee)
+      : options(std::move(o)),
+        handler(std::move(h)),
+        head_check(std::move(hc)),
+        edge_error(std::move(ee)),
+        workers(std::size_t(std::max(1, options.worker_threads))) {}
 
   static std::chrono::milliseconds ms(double seconds) {
     return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
   }
 
-  bhttp::response<bhttp::string_body> simple(int status, const std::string& body, unsigned version) {
-    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), version};
-    res.set(bhttp::field::content_type, "application/json");
-    res.body() = body;
+  static bhttp::response<bhttp::string_body> to_beast(base::HttpResponse out, unsigned version, bool keep_alive) {
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(out.status), version};
+    for (auto& [k, v] : out.headers) res.insert(k, v);
+    res.body() = std::move(out.body);
+    res.keep_alive(keep_alive);
     res.prepare_payload();
-    res.keep_alive(false);
     return res;
+  }
+
+  bhttp::response<bhttp::string_body> edge(int status, const std::string& message, const std::string& target,
+                                           unsigned version) {
+    base::HttpResponse out;
+    if (edge_error) {
+      out = edge_error(status, message, target);
+    } else {
+      out.status = status;
+      out.headers.emplace_back("Content-Type", "application/json");
+      out.body = "{\"message\":\"" + message + "\"}";
+    }
+    return to_beast(std::move(out), version, false);
+  }
+
+  void mark_idle(beast::tcp_stream* s, bool is_idle) {
+    std::lock_guard lk(sessions_mu);
+    if (is_idle) idle.insert(s);
+    else idle.erase(s);
   }
 
   awaitable<void> session(tcp::socket socket) {
@@ -75,6 +107,11 @@ struct Server::Impl {
       ~Count() { --c; }
     } count{connections};
     beast::tcp_stream stream(std::move(socket));
+    struct Idle {
+      Impl* impl;
+      beast::tcp_stream* s;
+      ~Idle() { impl->mark_idle(s, false); }
+    } idle_guard{this, &stream};
     std::string remote;
     {
       boost::system::error_code ec;
@@ -83,7 +120,7 @@ struct Server::Impl {
     }
     beast::flat_buffer buffer;
     if (connections.load() > options.max_connections) {
-      auto res = simple(503, R"({"message":"Too many connections"})", 11);
+      auto res = edge(503, "Too many connections", "", 11);
       stream.expires_after(ms(5));
       co_await bhttp::async_write(stream, res, use_nothrow);
       co_return;
@@ -93,23 +130,41 @@ struct Server::Impl {
       parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
       parser.body_limit(options.max_body_bytes);
       stream.expires_after(ms(options.idle_timeout_seconds));
+      mark_idle(&stream, true);
+      if (stopping.load()) break;
       auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
+      mark_idle(&stream, false);
       if (ec) {
+        std::string target = parser.is_header_done() ? std::string(parser.get().target()) : std::string();
         if (ec == bhttp::error::header_limit) {
-          auto res = simple(431, R"({"message":"Request header too large"})", 11);
+          auto res = edge(431, "Request header too large", target, 11);
           co_await bhttp::async_write(stream, res, use_nothrow);
         } else if (ec == bhttp::error::body_limit) {  // Content-Length above the limit
-          auto res = simple(413, R"({"message":"Request body too large"})", 11);
+          auto res = edge(413, "Request body too large", target, 11);
           co_await bhttp::async_write(stream, res, use_nothrow);
         } else if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
-                   ec != asio::error::connection_reset && ec != asio::error::eof) {
-          auto res = simple(400, R"({"message":"Malformed HTTP request"})", 11);
+                   ec != asio::error::connection_reset && ec != asio::error::eof &&
+                   ec != asio::error::operation_aborted && ec != asio::error::bad_descriptor) {
+          auto res = edge(400, "Malformed HTTP request", target, 11);
           stream.expires_after(ms(5));
           co_await bhttp::async_write(stream, res, use_nothrow);
         }
         break;
       }
       auto& hdr = parser.get();
+      base::HttpRequest r;
+      r.method = std::string(hdr.method_string());
+      r.target = std::string(hdr.target());
+      for (const auto& f : hdr) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+      r.remote_ip = remote;
+      if (head_check) {
+        if (auto early = head_check(r)) {
+          auto res = to_beast(std::move(*early), hdr.version(), false);
+          stream.expires_after(ms(5));
+          co_await bhttp::async_write(stream, res, use_nothrow);
+          break;
+        }
+      }
       if (hdr[bhttp::field::expect] == "100-continue") {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, hdr.version()};
         co_await bhttp::async_write(stream, cont, use_nothrow);
@@ -118,43 +173,38 @@ struct Server::Impl {
       auto [ec2, n2] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
       if (ec2) {
         if (ec2 == bhttp::error::body_limit) {
-          auto res = simple(413, R"({"message":"Request body too large"})", hdr.version());
+          auto res = edge(413, "Request body too large", r.target, hdr.version());
           co_await bhttp::async_write(stream, res, use_nothrow);
         }
         break;
       }
       auto req = parser.release();
-      base::HttpRequest r;
-      r.method = std::string(req.method_string());
-      r.target = std::string(req.target());
-      for (const auto& f : req) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
       r.body = std::move(req.body());
-      r.remote_ip = remote;
       bool keep_alive = req.keep_alive() && !stopping.load();
 
       base::HttpResponse out = co_await asio::co_spawn(
           workers.get_executor(),
           [this, &r]() -> awaitable<base::HttpResponse> { co_return handler(r); }, asio::use_awaitable);
 
-      bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(out.status), req.version()};
-      for (auto& [k, v] : out.headers) res.insert(k, v);
-      res.body() = std::move(out.body);
-      res.keep_alive(keep_alive);
-      res.prepare_payload();
+      auto res = to_beast(std::move(out), req.version(), keep_alive && !stopping.load());
       stream.expires_after(ms(options.request_timeout_seconds));
       auto [ec3, n3] = co_await bhttp::async_write(stream, res, use_nothrow);
-      if (ec3 || !keep_alive) break;
+      if (ec3 || !res.keep_alive()) break;
     }
     boost::system::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
   awaitable<void> accept_loop() {
+    asio::steady_timer backoff(io);
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
       if (ec) {
         if (stopping.load() || ec == asio::error::operation_aborted) co_return;
-        continue;  // EMFILE and friends: keep serving the connections we have
+        // EMFILE and friends: keep serving the connections we have, retry a little later.
+        backoff.expires_after(std::chrono::milliseconds(100));
+        co_await backoff.async_wait(use_nothrow);
+        continue;
       }
       ++connections;
       asio::co_spawn(io, session(std::move(socket)), [](std::exception_ptr e) {
@@ -169,8 +219,9 @@ struct Server::Impl {
   }
 };
 
-Server::Server(ServerOptions options, Handler handler)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+Server::Server(ServerOptions options, Handler handler, HeadCheck head_check, EdgeError edge_error)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler), std::move(head_check),
+                                   std::move(edge_error))) {}
 
 Server::~Server() { stop(); }
 
@@ -190,8 +241,7 @@ base::Status Server::start() {
   if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return base::make_error(base::ErrorCode::kUnavailable, "cannot listen on " + impl_->options.listen + ": " + ec.message());
   asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
-  for (int i = 0; i < std::max(1, impl_->options.io_threads); ++i)
-    impl_->threads.emplace_back([this] { impl_->io.run(); });
+  impl_->threads.emplace_back([this] { impl_->io.run(); });
   return base::ok_status();
 }
 
@@ -209,9 +259,12 @@ void Server::stop() {
   asio::post(impl_->io, [this] {
     boost::system::error_code ec;
     impl_->acceptor.close(ec);
+    // Idle keep-alive sessions end now; sessions in a request finish it first (their
+    // response says Connection: close).
+    std::lock_guard lk(impl_->sessions_mu);
+    for (auto* s : impl_->idle) s->socket().close(ec);
   });
-  // In-flight requests finish (their responses say Connection: close); bounded wait.
-  for (int i = 0; i < 100 && impl_->connections.load() > 0; ++i)
+  for (int i = 0; i < 500 && impl_->connections.load() > 0; ++i)  // bounded: 10 s
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   impl_->io.stop();
   for (auto& t : impl_->threads)

@@ -1,12 +1,15 @@
 // The HTTP listener for the SES API: Beast, one coroutine per connection, keep-alive,
 // and bounds on everything (connections, header and body size, idle and request time).
 // Handlers run on a worker pool, so a handler waiting for a commit never blocks I/O.
+// All socket work runs on one I/O thread (parsing is cheap next to handlers), so sessions
+// and the stop path never touch a socket concurrently and need no strands.
 // Asio and Beast stay inside this room's .cpp files.
 #pragma once
 
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/http_message.hpp"
@@ -16,20 +19,25 @@ namespace sesame::http {
 
 struct ServerOptions {
   std::string listen = "127.0.0.1:4579";  // host:port; [v6]:port accepted
-  std::size_t max_body_bytes = 64u << 20;
+  std::size_t max_body_bytes = 48u << 20;  // SES v2: 40 MB messages, base64 in a JSON body
   std::size_t max_header_bytes = 16u << 10;
   std::size_t max_connections = 1024;
-  int io_threads = 2;
   int worker_threads = 16;
   double idle_timeout_seconds = 60;
   double request_timeout_seconds = 60;
 };
 
 using Handler = std::function<base::HttpResponse(const base::HttpRequest&)>;
+/// Called with the request head (no body yet): a response here is sent at once and the
+/// body is never read, so unauthenticated clients cannot make the server buffer bodies.
+using HeadCheck = std::function<std::optional<base::HttpResponse>(const base::HttpRequest& head)>;
+/// Formats the server's own errors (413, 431, 400 for unparsable HTTP) for the client's
+/// protocol; `target` may be empty when the request line was not readable.
+using EdgeError = std::function<base::HttpResponse(int status, const std::string& message, const std::string& target)>;
 
 class Server {
  public:
-  Server(ServerOptions options, Handler handler);
+  Server(ServerOptions options, Handler handler, HeadCheck head_check = {}, EdgeError edge_error = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -3,6 +3,7 @@
 // sending enabled, account details and production-access review, suppression attributes,
 // and resource tags (TagResource / UntagResource / ListTagsForResource).
 #include "service/documents.hpp"
+#include "service/identity.hpp"
 
 namespace sesame::service {
 namespace {
@@ -58,7 +59,11 @@ Result<Tagged> parse_arn(const Caller& c, const std::string& arn) {
   std::size_t slash = rest.find('/');
   if (slash == std::string::npos) return bad;
   std::string type = rest.substr(0, slash), name = rest.substr(slash + 1);
-  if (type == "identity") return Tagged{kind::kIdentity, name, "tags"};
+  if (type == "identity") {
+    auto normalized = identity::normalize(name);
+    if (!normalized.ok()) return bad;
+    return Tagged{kind::kIdentity, normalized.value(), "tags"};
+  }
   if (type == "configuration-set") return Tagged{kind::kConfigurationSet, name, "Tags"};
   if (type == "template") return Tagged{kind::kTemplate, name, "Tags"};
   if (type == "custom-verification-email-template") return Tagged{kind::kCustomVerificationTemplate, name, "Tags"};

@@ -312,7 +312,8 @@ void register_v2(HandlerTable& t, const std::shared_ptr<ConfigurationSets>& sets
   auto put_option = [sets](const char* option) {
     return [sets, option](const Caller& c, const json& in) {
       return sets->change(c, str(in, "ConfigurationSetName"), [&](json& d) {
-        json value = in;
+        // Most Put*Options requests carry the option's members flat; VdmOptions nests them.
+        json value = in.contains(option) ? in[option] : in;
         value.erase("ConfigurationSetName");
         d[option] = value;
         return base::ok_status();

@@ -15,6 +15,27 @@ base::Result<json> parse(const store::Doc& d) {
 }
 }  // namespace
 
+base::Result<std::optional<json>> DocTxn::get(const char* kind, const std::string& name) {
+  SESAME_ASSIGN(auto doc, t_.get(key(c_, kind, name)));
+  if (!doc) return std::optional<json>();
+  SESAME_ASSIGN(auto j, parse(*doc));
+  return std::optional<json>(std::move(j));
+}
+
+base::Status DocTxn::put(const char* kind, const std::string& name, const json& doc) {
+  return t_.put(key(c_, kind, name), doc.dump(), now_);
+}
+
+base::Result<bool> DocTxn::erase(const char* kind, const std::string& name) { return t_.erase(key(c_, kind, name)); }
+
+base::Status Documents::transact(const Caller& c, const std::function<base::Status(DocTxn&)>& job) {
+  double now = s_.clock.now();
+  return s_.store.write([&](store::Txn& t) {
+    DocTxn d(t, c, now);
+    return job(d);
+  });
+}
+
 base::Result<std::optional<json>> Documents::find(const Caller& c, const char* kind, const std::string& name) {
   SESAME_ASSIGN(auto doc, s_.store.get(key(c, kind, name)));
   if (!doc) return std::optional<json>();

@@ -29,8 +29,26 @@ struct Named {
   base::EpochSeconds created = 0;
 };
 
+/// Documents of one caller inside one store transaction.
+class DocTxn {
+ public:
+  DocTxn(store::Txn& t, const Caller& c, double now) : t_(t), c_(c), now_(now) {}
+  base::Result<std::optional<json>> get(const char* kind, const std::string& name);
+  base::Status put(const char* kind, const std::string& name, const json& doc);
+  base::Result<bool> erase(const char* kind, const std::string& name);
+
+ private:
+  store::Txn& t_;
+  const Caller& c_;
+  double now_;
+};
+
 class Documents {
  public:
+  /// Runs `job` over several documents atomically (checks that must not interleave with
+  /// other writers, such as "not the active rule set" before a delete).
+  base::Status transact(const Caller& c, const std::function<base::Status(DocTxn&)>& job);
+
   explicit Documents(Services& s) : s_(s) {}
 
   base::Result<std::optional<json>> find(const Caller& c, const char* kind, const std::string& name);

@@ -104,7 +104,10 @@ Result<json> delete_identity(Documents& docs, const Caller& c, const std::string
 template <class F>
 Result<json> attributes_map(Documents& docs, const Caller& c, const json& in, F&& build) {
   json out = json::object();
-  for (const auto& raw : in.value("Identities", json::array())) {
+  const json identities = in.value("Identities", json::array());
+  if (identities.size() > 100)
+    return base::make_error(ErrorCode::kInvalidParameter, "At most 100 identities may be requested at a time.");
+  for (const auto& raw : identities) {
     auto name = identity::normalize(raw.get<std::string>());
     if (!name.ok()) continue;
     SESAME_ASSIGN(auto doc, identity::load_fresh(docs, c, *name));
@@ -114,7 +117,8 @@ Result<json> attributes_map(Documents& docs, const Caller& c, const json& in, F&
   return out;
 }
 
-std::string not_exist(const std::string& name) { return "Identity <" + name + "> does not exist."; }
+/// Recorded SES reply for Set*/Put* on an unknown identity (reference §2.1).
+std::string not_exist(const std::string& name) { return "Identity " + name + " is not verified or does not exist."; }
 
 Result<json> mutate_identity(Documents& docs, const Caller& c, const std::string& raw,
                              const std::function<base::Status(json&)>& f) {
@@ -141,7 +145,8 @@ void register_identities_v1(HandlerTable& t, Services& s) {
   t.add(v1, "GetIdentityVerificationAttributes", [docs](const Caller& c, const json& in) -> Result<json> {
     SESAME_ASSIGN(auto m, attributes_map(*docs, c, in, [](const std::string&, const json& d) {
                     json a{{"VerificationStatus", identity::v1_status(identity::verification_status(d))}};
-                    if (d["verification"].contains("token")) a["VerificationToken"] = d["verification"]["token"];
+                    const json v = d.value("verification", json::object());
+                    if (v.contains("token")) a["VerificationToken"] = v["token"];
                     return a;
                   }));
     return json{{"VerificationAttributes", m}};

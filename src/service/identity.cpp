@@ -131,10 +131,13 @@ base::Status setup_byodkim(Services& s, const Caller& c, const std::string& doma
                            const std::string& selector, const std::string& private_key) {
   if (!valid_label(base::to_lower_ascii(selector)))
     return base::make_error(ErrorCode::kInvalidParameter, "Invalid DKIM selector " + selector + ".");
-  SESAME_ASSIGN(auto pub, s.dkim_keys.import(c.account_id, c.region, domain, selector, private_key));
+  // The key file is named by a fresh id, never by the selector: a retried request or a
+  // rotation under the same selector must not overwrite (and then delete) a key in use.
+  const std::string key_id = selector + "-" + base::token(12);
+  SESAME_ASSIGN(auto pub, s.dkim_keys.import(c.account_id, c.region, domain, key_id, private_key));
   double now = s.clock.now();
   doc["dkim"] = json{{"origin", "EXTERNAL"}, {"signing_enabled", true}, {"selector", selector},
-                     {"key_id", selector},   {"public_key", pub},      {"status", "PENDING"},
+                     {"key_id", key_id},     {"public_key", pub},      {"status", "PENDING"},
                      {"started", now},       {"last_key_generation", now}};
   return base::ok_status();
 }
@@ -183,6 +186,10 @@ bool recheck(Services& s, const std::string& name, json& doc, double now) {
   // Email addresses are verified by the verification mail (or the operator); only their
   // custom MAIL FROM domain is checked here.
   bool changed = false;
+  auto set_status = [&](json& section, const std::string& st) {
+    changed = changed || section.value("status", "") != st;
+    section["status"] = st;
+  };
   const double window = s.settings.verification_window_seconds;
   json& v = doc["verification"];
   if (doc.value("type", "") == "DOMAIN" && v.contains("token") && v.value("status", "") != "SUCCESS") {
@@ -196,8 +203,7 @@ bool recheck(Services& s, const std::string& name, json& doc, double now) {
     if (st == "TEMPORARY_FAILURE") v["error_type"] = "DNS_SERVER_ERROR";
     else if (st != "SUCCESS") v["error_type"] = "HOST_NOT_FOUND";
     else v.erase("error_type");
-    v["status"] = st;
-    changed = true;
+    set_status(v, st);
   }
   if (doc.contains("dkim") && doc["dkim"].value("status", "") != "SUCCESS") {
     json& d = doc["dkim"];
@@ -212,9 +218,8 @@ bool recheck(Services& s, const std::string& name, json& doc, double now) {
     }
     std::string st = status_after(temp ? dns::Outcome::kTempFail : dns::Outcome::kFound, all,
                                   d.value("started", now), now, window);
-    d["status"] = st;
     d["last_checked"] = now;
-    changed = true;
+    set_status(d, st);
   }
   if (doc.contains("mail_from") && !doc["mail_from"].value("domain", "").empty() &&
       doc["mail_from"].value("status", "") != "SUCCESS") {
@@ -226,9 +231,7 @@ bool recheck(Services& s, const std::string& name, json& doc, double now) {
       if (!host.empty() && host.back() == '.') host.pop_back();
       matched = matched || host == base::to_lower_ascii(s.settings.hostname);
     }
-    std::string st = status_after(ans.outcome, matched, m.value("started", now), now, window);
-    m["status"] = st;
-    changed = true;
+    set_status(m, status_after(ans.outcome, matched, m.value("started", now), now, window));
   }
   return changed;
 }
@@ -236,28 +239,25 @@ bool recheck(Services& s, const std::string& name, json& doc, double now) {
 base::Result<std::optional<json>> load_fresh(Documents& docs, const Caller& c, const std::string& name) {
   SESAME_ASSIGN(auto found, docs.find(c, kind::kIdentity, name));
   if (!found) return found;
-  json& doc = *found;
   Services& s = docs.services();
-  double now = s.clock.now();
-  double last = doc.value("last_dns_check", 0.0);
-  bool pending = verification_status(doc) != "SUCCESS" ||
-                 (doc.contains("dkim") && dkim_status(doc) != "SUCCESS") ||
-                 (doc.contains("mail_from") && doc["mail_from"].value("status", "SUCCESS") != "SUCCESS");
-  if (!pending || now - last < s.settings.recheck_on_read_seconds) return found;
-  json checked = doc;
-  if (!recheck(s, name, checked, now)) return found;
-  // Persist only the check results, onto the current version of the document.
+  const json before = *found;
+  const double now = s.clock.now();
+  bool pending = verification_status(before) != "SUCCESS" || (before.contains("dkim") && dkim_status(before) != "SUCCESS") ||
+                 (before.contains("mail_from") && before.at("mail_from").value("status", "SUCCESS") != "SUCCESS");
+  if (!pending || !s.check_times.due(c.account_id + "/" + c.region + "/" + name, now, s.settings.recheck_on_read_seconds))
+    return found;
+  json checked = before;
+  if (!recheck(s, name, checked, now)) return std::optional<json>(std::move(checked));  // nothing to persist
+  // Compare-and-set per section: a section someone changed meanwhile (an operator verify,
+  // a new token, a re-created identity) keeps its new value.
   auto updated = docs.update(
       c, kind::kIdentity, name,
       [&](json& cur) {
-        if (checked.contains("verification")) cur["verification"] = checked["verification"];
-        if (checked.contains("dkim") && cur.contains("dkim") &&
-            cur["dkim"].value("key_id", "") == checked["dkim"].value("key_id", ""))
-          cur["dkim"] = checked["dkim"];
-        if (checked.contains("mail_from") && cur.contains("mail_from") &&
-            cur["mail_from"].value("domain", "") == checked["mail_from"].value("domain", ""))
-          cur["mail_from"] = checked["mail_from"];
-        cur["last_dns_check"] = now;
+        for (const char* section : {"verification", "dkim", "mail_from"}) {
+          if (!checked.contains(section)) continue;
+          if (cur.value(section, json()) != before.value(section, json())) continue;
+          cur[section] = checked[section];
+        }
         return base::ok_status();
       },
       "");

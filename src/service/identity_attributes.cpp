@@ -34,7 +34,8 @@ base::Status set_mail_from(Services& s, json& d, const std::string& identity_nam
     return base::ok_status();
   }
   auto domain = identity::normalize(domain_raw);
-  std::string parent = identity::domain_of(identity_name);
+  auto identity = identity::normalize(identity_name);
+  std::string parent = identity::domain_of(identity.ok() ? identity.value() : identity_name);
   if (!domain.ok() || identity::is_email(*domain) || domain.value() == parent ||
       domain->size() <= parent.size() + 1 || domain->compare(domain->size() - parent.size() - 1, std::string::npos, "." + parent) != 0) {
     return base::make_error(ErrorCode::kInvalidParameter,

@@ -50,10 +50,10 @@ TEST_F(IdentityDns, TokenMovesPendingToSuccess) {
   json doc = identity::new_document(true, clock_.now());
   doc["verification"]["token"] = "tok";
   doc["verification"]["started"] = clock_.now();
-  EXPECT_TRUE(identity::recheck(*services_, "example.com", doc, clock_.now()));
+  EXPECT_FALSE(identity::recheck(*services_, "example.com", doc, clock_.now()));  // still PENDING: nothing to persist
   EXPECT_EQ(identity::verification_status(doc), "PENDING");
   resolver_.txt_records["_amazonses.example.com"] = "tok";
-  identity::recheck(*services_, "example.com", doc, clock_.now());
+  EXPECT_TRUE(identity::recheck(*services_, "example.com", doc, clock_.now()));
   EXPECT_EQ(identity::verification_status(doc), "SUCCESS");
   EXPECT_TRUE(identity::verified_for_sending(doc));
 }
@@ -124,5 +124,17 @@ TEST_F(IdentityDns, MailFromNeedsAnMxToThisHost) {
   EXPECT_EQ(doc["mail_from"]["status"], "SUCCESS");
 }
 
+}  // namespace
+}  // namespace sesame::service
+
+namespace sesame::service {
+namespace {
+TEST(CheckTimes, ThrottlesPerKey) {
+  CheckTimes t;
+  EXPECT_TRUE(t.due("a", 100, 10));
+  EXPECT_FALSE(t.due("a", 105, 10));
+  EXPECT_TRUE(t.due("b", 105, 10));
+  EXPECT_TRUE(t.due("a", 111, 10));
+}
 }  // namespace
 }  // namespace sesame::service

@@ -3,6 +3,8 @@
 // rules on inbound mail belongs to receiving/.
 #include <arpa/inet.h>
 
+#include <set>
+
 #include "service/documents.hpp"
 
 namespace sesame::service {
@@ -109,10 +111,13 @@ class ReceiptRules {
     return json::object();
   }
   Result<json> delete_set(const Caller& c, const std::string& name) {
-    SESAME_ASSIGN(auto active, active_name(c));
-    if (active == name)
-      return base::make_error(ErrorCode::kCannotDelete, "Cannot delete active rule set: " + name);
-    SESAME_CHECK(docs_.erase(c, kind::kRuleSet, name));
+    SESAME_CHECK(docs_.transact(c, [&](DocTxn& t) -> base::Status {
+      SESAME_ASSIGN(auto acct, t.get(kind::kAccount, ""));
+      if (acct && acct->value(kActiveKey, std::string()) == name)
+        return base::make_error(ErrorCode::kCannotDelete, "Cannot delete active rule set: " + name);
+      SESAME_CHECK(t.erase(kind::kRuleSet, name));  // absent is fine, as in SES
+      return base::ok_status();
+    }));
     return json::object();
   }
   Result<std::string> active_name(const Caller& c) {
@@ -121,12 +126,17 @@ class ReceiptRules {
     return acct->value(kActiveKey, std::string());
   }
   Result<json> set_active(const Caller& c, const std::string& name) {
-    if (!name.empty()) SESAME_CHECK(get_set(c, name));
-    SESAME_CHECK(docs_.update(c, kind::kAccount, "", [&](json& d) {
+    SESAME_CHECK(docs_.transact(c, [&](DocTxn& t) -> base::Status {
+      if (!name.empty()) {
+        SESAME_ASSIGN(auto set, t.get(kind::kRuleSet, name));
+        if (!set) return base::make_error(ErrorCode::kNotFound, set_missing(name), kind::kRuleSet);
+      }
+      SESAME_ASSIGN(auto acct, t.get(kind::kAccount, ""));
+      json d = acct ? *acct : json::object();
       if (name.empty()) d.erase(kActiveKey);
       else d[kActiveKey] = name;
-      return base::ok_status();
-    }, "", true));
+      return t.put(kind::kAccount, "", d);
+    }));
     return json::object();
   }
   Documents& docs() { return docs_; }
@@ -135,7 +145,9 @@ class ReceiptRules {
   Documents docs_;
 };
 
-json metadata(const json& set) { return json{{"Name", set["Name"]}, {"CreatedTimestamp", set["CreatedTimestamp"]}}; }
+json metadata(const json& set) {
+  return json{{"Name", set.value("Name", "")}, {"CreatedTimestamp", set.value("CreatedTimestamp", 0.0)}};
+}
 }  // namespace
 
 void register_receipt_rules(HandlerTable& t, Services& s) {
@@ -172,7 +184,10 @@ void register_receipt_rules(HandlerTable& t, Services& s) {
     return rr->change_set(c, str(in, "RuleSetName"), [&](json& set) -> base::Status {
       json reordered = json::array();
       const json names = in.value("RuleNames", json::array());
+      std::set<std::string> seen;
       for (const auto& n : names) {
+        if (!seen.insert(n.get<std::string>()).second)
+          return base::make_error(ErrorCode::kInvalidParameter, "RuleNames lists " + n.get<std::string>() + " twice.");
         long i = find_rule(set["Rules"], n.get<std::string>());
         if (i < 0) return base::make_error(ErrorCode::kNotFound, rule_missing(n.get<std::string>()), "rule");
         reordered.push_back(set["Rules"][std::size_t(i)]);

@@ -2,7 +2,9 @@
 // settings that shape them; plus the entry that registers every implemented operation.
 #pragma once
 
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "base/clock.hpp"
 #include "dns/resolver.hpp"
@@ -16,10 +18,30 @@ struct Settings {
   /// SES marks a domain Failed when its records do not appear within 72 hours.
   double verification_window_seconds = 72 * 3600;
   /// Pending DNS checks are redone on read at most this often per identity.
-  double recheck_on_read_seconds = 0;
+  double recheck_on_read_seconds = 10;
   /// This Sesame host's public name: custom MAIL FROM domains publish an MX pointing here
   /// (bounces and complaints come back through it).
   std::string hostname = "localhost";
+};
+
+/// When each identity's DNS records were last looked up (memory only): reads re-check at
+/// most once per Settings::recheck_on_read_seconds, whatever the request rate.
+class CheckTimes {
+ public:
+  /// True (and the time recorded) when `key` was not checked within `interval` seconds.
+  bool due(const std::string& key, double now, double interval) {
+    std::lock_guard lk(mu_);
+    if (last_.size() > 100000) last_.clear();  // bounded; forgetting only allows one more check
+    auto [it, fresh] = last_.emplace(key, now);
+    if (fresh) return true;
+    if (now - it->second < interval) return false;
+    it->second = now;
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, double> last_;
 };
 
 struct Services {
@@ -28,6 +50,7 @@ struct Services {
   dns::Resolver& resolver;
   mailauth::dkim::KeyStore& dkim_keys;
   Settings settings;
+  CheckTimes check_times;
 };
 
 void register_identities_v1(HandlerTable& table, Services& services);

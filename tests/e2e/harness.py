@@ -144,11 +144,14 @@ class Sesame:
         dns = {"servers": f'["127.0.0.1:{dns_port}"]', "timeout_ms": "300"}
         api.update(tables.pop("api", {}))
         dns.update(tables.pop("dns", {}))
+        # Tests re-check DNS on every read; the default throttles reads to one check per 10 s.
+        verification = {"recheck_on_read_seconds": "0"}
+        verification.update(tables.pop("verification", {}))
         with open(path, "w") as f:
             f.write(f'data_dir = "{self.data_dir}"\nregion = "{self.region}"\n')
             for k, v in top.items():
                 f.write(f"{k} = {v}\n")
-            for name, kv in (("api", api), ("dns", dns), *tables.items()):
+            for name, kv in (("api", api), ("dns", dns), ("verification", verification), *tables.items()):
                 f.write(f"[{name}]\n")
                 for k, v in kv.items():
                     f.write(f"{k} = {v}\n")

@@ -60,9 +60,10 @@ base::Status KeyStore::write_private(const std::string& path, const std::string&
     ::chmod(p.c_str(), 0700);
     if (p.string() == dir_) break;
   }
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return base::make_error(ErrorCode::kInternal, "cannot write DKIM key file " + tmp);
+  std::string tmp = path + ".XXXXXX";  // unique: concurrent imports never share a temp file
+  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) return base::make_error(ErrorCode::kInternal, "cannot write DKIM key file " + path);
+  ::fchmod(fd, 0600);
   bool ok = ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size()) && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
@@ -89,7 +90,9 @@ base::Result<std::string> KeyStore::import(const std::string& account, const std
   EVP_PKEY* raw = nullptr;
   if (private_key.find("-----BEGIN") != std::string::npos) {
     Bio bio(BIO_new_mem_buf(private_key.data(), int(private_key.size())), &BIO_free);
-    raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+    // A passphrase callback that refuses: an encrypted key is invalid input, and OpenSSL's
+    // default callback would prompt on the server's terminal.
+    raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, [](char*, int, int, void*) { return 0; }, nullptr);
   } else {
     auto der = base::base64_decode(private_key);
     if (!der) return bad;
