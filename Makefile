@@ -14,7 +14,7 @@ DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config git ca-certi
   libtomlplusplus-dev libc-ares-dev libgtest-dev libgmock-dev \
   awscli python3-boto3 python3-botocore dnsmasq-base
 
-.PHONY: all deps js-deps configure build run test unit e2e fuzz bench clean
+.PHONY: all deps js-deps configure build run test unit e2e asan fuzz bench clean
 
 all: build
 
@@ -48,7 +48,17 @@ unit: build
 e2e: build js-deps
 	$(PY) -m unittest discover -s tests/e2e -p 'test_*.py' -v
 
-test: unit e2e
+# Every test, then the unit, fuzz-replay and end-to-end tests again on an ASan+UBSan build.
+test: unit e2e asan
+
+SAN_ENV := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+asan: deps js-deps
+	@if [ ! -f build-asan/build.ninja ]; then \
+	  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSESAME_SANITIZE=ON; fi
+	cmake --build build-asan -j $(JOBS)
+	$(SAN_ENV) ctest --test-dir build-asan --output-on-failure -j $(JOBS)
+	$(SAN_ENV) SESAME_BUILD=$(CURDIR)/build-asan $(PY) -m unittest discover -s tests/e2e -p 'test_*.py'
 
 bench: build
 	bash bench/api_bench.sh
@@ -59,4 +69,4 @@ fuzz:
 	bash fuzz/run.sh build-fuzz
 
 clean:
-	rm -rf $(BUILD) build-fuzz
+	rm -rf $(BUILD) build-asan build-fuzz
