@@ -55,7 +55,8 @@ SAN_ENV := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stac
 
 asan: deps js-deps
 	@if [ ! -f build-asan/build.ninja ]; then \
-	  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSESAME_SANITIZE=ON; fi
+	  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
+	    -DSESAME_SANITIZE=ON; fi
 	cmake --build build-asan -j $(JOBS)
 	$(SAN_ENV) ctest --test-dir build-asan --output-on-failure -j $(JOBS)
 	$(SAN_ENV) SESAME_BUILD=$(CURDIR)/build-asan $(PY) -m unittest discover -s tests/e2e -p 'test_*.py'
