@@ -32,7 +32,9 @@ CREATE TABLE IF NOT EXISTS docs (
   account TEXT NOT NULL, region TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
   body TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL,
   PRIMARY KEY (account, region, kind, name)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS docs_by_kind ON docs(kind, account, region);
+-- No secondary index: every hot lookup uses the primary key, and keys_of_kind (a background
+-- sweep) can scan; an index would add pages to every commit.
+DROP INDEX IF EXISTS docs_by_kind;
 )sql";
 
 Error db_error(sqlite3* db, const char* what) {
