@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "base/encoding.hpp"
+#include "mailauth/dkim/private_key.hpp"
 
 namespace sesame::mailauth::dkim {
 namespace {
@@ -106,6 +107,15 @@ base::Result<std::string> KeyStore::import(const std::string& account, const std
   SESAME_ASSIGN(auto pem, private_pem(key.get()));
   SESAME_CHECK(write_private(path_for(account, region, domain, key_id), pem));
   return public_b64(key.get());
+}
+
+base::Result<std::shared_ptr<const PrivateKey>> KeyStore::load(const KeyRef& ref) const {
+  std::string path = path_for(ref.account, ref.region, ref.domain, ref.key_id);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(path.c_str(), "r"), &BIO_free);
+  if (!bio) return base::make_error(ErrorCode::kNotFound, "DKIM key file " + path + " is missing", "dkim-key");
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, [](char*, int, int, void*) { return 0; }, nullptr);
+  if (!key) return base::make_error(ErrorCode::kInternal, "DKIM key file " + path + " is unreadable");
+  return std::shared_ptr<const PrivateKey>(std::make_shared<PrivateKey>(key));
 }
 
 void KeyStore::remove(const std::string& account, const std::string& region, const std::string& domain,

@@ -4,11 +4,22 @@
 // (sending) will live beside it.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "base/result.hpp"
 
 namespace sesame::mailauth::dkim {
+
+class PrivateKey;  // opaque outside mailauth/dkim (see private_key.hpp)
+
+/// Which key: the identity's (account, region, domain) and the key id its document names.
+struct KeyRef {
+  std::string account;
+  std::string region;
+  std::string domain;
+  std::string key_id;
+};
 
 class KeyStore {
  public:
@@ -26,6 +37,8 @@ class KeyStore {
   /// Removes the key file; missing is fine.
   void remove(const std::string& account, const std::string& region, const std::string& domain,
               const std::string& key_id);
+  /// Loads a private key for signing; kNotFound when the file is missing.
+  base::Result<std::shared_ptr<const PrivateKey>> load(const KeyRef& ref) const;
   /// Path of the key file (for diagnostics; never log its contents).
   std::string path_for(const std::string& account, const std::string& region, const std::string& domain,
                        const std::string& key_id) const;
