@@ -54,3 +54,18 @@ TEST(Clock, AmzAndHttpDates) {
 
 }  // namespace
 }  // namespace sesame::base
+
+#include "base/ids.hpp"
+
+namespace sesame::base {
+namespace {
+TEST(Ids, SesMessageIdFormat) {
+  std::string id = ses_message_id(1646870407.463);  // 2022-03-10T00:00:07.463Z (reference §5)
+  ASSERT_EQ(id.size(), 60u);
+  EXPECT_EQ(id.substr(0, 16), "0100017f71202927");
+  EXPECT_EQ(id.substr(53), "-000000");
+  for (char c : id) EXPECT_TRUE((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-') << id;
+  EXPECT_NE(ses_message_id(1), ses_message_id(1));
+}
+}  // namespace
+}  // namespace sesame::base

@@ -36,6 +36,15 @@ std::string access_key_id() {
 
 std::string secret_access_key() { return base64_encode(random_bytes(30)); }
 
+std::string ses_message_id(double epoch_seconds, std::string_view prefix) {
+  char ms[16];
+  unsigned long long millis = epoch_seconds > 0 ? static_cast<unsigned long long>(epoch_seconds * 1000.0) : 0;
+  std::snprintf(ms, sizeof ms, "%012llx", millis & 0xffffffffffffULL);
+  std::string p(prefix.substr(0, 4));
+  while (p.size() < 4) p.insert(p.begin(), '0');
+  return p + ms + "-" + uuid_v4() + "-000000";
+}
+
 std::string token(std::size_t n) {
   static constexpr char kAlpha[] = "abcdefghijklmnopqrstuvwxyz234567";
   std::string b = random_bytes(n);
