@@ -77,6 +77,10 @@ std::string encode_json_output(const Shape* output, const json& value);
 /// ("1 validation error detected: Value null at 'x' failed to satisfy constraint: ...").
 std::optional<std::string> validate(const Shape& shape, const json& value);
 
+/// A scalar member from its text form (form fields, query strings, URI labels, headers):
+/// integers in range, finite doubles, true/false, ISO 8601 or epoch timestamps.
+base::Result<json> scalar_from_text(const Shape& shape, const std::string& text, const std::string& where);
+
 /// Checks where SES answers with its own code and text instead of the generic model
 /// validation error (recorded SES replies, reference §2.1). nullopt when none applies.
 std::optional<base::Error> ses_precheck(bool v1, const Operation& op, const json& input);

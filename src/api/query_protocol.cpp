@@ -19,43 +19,6 @@ bool has_prefix(const FormParams& p, const std::string& prefix) {
   return it != p.end() && it->first.compare(0, prefix.size(), prefix) == 0;
 }
 
-base::Result<json> decode_scalar(const Shape& s, const std::string& key, const std::string& v) {
-  switch (s.type) {
-    case ShapeType::kString:
-    case ShapeType::kBlob:
-      return json(v);
-    case ShapeType::kBoolean:
-      if (v == "true") return json(true);
-      if (v == "false") return json(false);
-      return invalid("Value '" + v + "' at '" + key + "' is not a valid boolean");
-    case ShapeType::kInteger:
-    case ShapeType::kLong: {
-      char* end = nullptr;
-      errno = 0;
-      long long n = std::strtoll(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || errno == ERANGE)
-        return invalid("Value '" + v + "' at '" + key + "' is not a valid integer");
-      if (s.type == ShapeType::kInteger && (n > INT32_MAX || n < INT32_MIN))
-        return invalid("Value '" + v + "' at '" + key + "' is out of range");
-      return json(n);
-    }
-    case ShapeType::kDouble: {
-      char* end = nullptr;
-      double d = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end != '\0' || !std::isfinite(d))
-        return invalid("Value '" + v + "' at '" + key + "' is not a valid number");
-      return json(d);
-    }
-    case ShapeType::kTimestamp: {
-      auto t = base::parse_iso8601(v);
-      if (!t) return invalid("Value '" + v + "' at '" + key + "' is not a valid timestamp");
-      return json(*t);
-    }
-    default:
-      return invalid("unexpected value at '" + key + "'");
-  }
-}
-
 base::Result<std::optional<json>> decode_at(const Shape& s, const std::string& key, const FormParams& p,
                                             const DecodeLimits& lim, int depth) {
   if (depth > 32) return invalid("parameter nesting too deep at '" + key + "'");
@@ -100,7 +63,7 @@ base::Result<std::optional<json>> decode_at(const Shape& s, const std::string& k
     default: {
       auto it = p.find(key);
       if (it == p.end()) return std::optional<json>();
-      SESAME_ASSIGN(auto v, decode_scalar(s, key, it->second));
+      SESAME_ASSIGN(auto v, scalar_from_text(s, it->second, key));
       return std::optional<json>(std::move(v));
     }
   }

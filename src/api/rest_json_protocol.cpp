@@ -98,40 +98,6 @@ base::Result<json> coerce(const Shape& s, const json& v, const std::string& path
   return type_error("valid");
 }
 
-base::Result<json> from_text(const Shape& s, const std::string& text, const std::string& name) {
-  switch (s.type) {
-    case ShapeType::kInteger:
-    case ShapeType::kLong: {
-      char* end = nullptr;
-      errno = 0;
-      long long n = std::strtoll(text.c_str(), &end, 10);
-      if (text.empty() || *end || errno == ERANGE) return bad("Value '" + text + "' at '" + name + "' is not an integer");
-      if (s.type == ShapeType::kInteger && (n > INT32_MAX || n < INT32_MIN))
-        return bad("Value '" + text + "' at '" + name + "' is out of range");
-      return json(n);
-    }
-    case ShapeType::kDouble: {
-      char* end = nullptr;
-      double d = std::strtod(text.c_str(), &end);
-      if (text.empty() || *end || !std::isfinite(d)) return bad("Value '" + text + "' at '" + name + "' is not a number");
-      return json(d);
-    }
-    case ShapeType::kBoolean:
-      if (text == "true") return json(true);
-      if (text == "false") return json(false);
-      return bad("Value '" + text + "' at '" + name + "' is not a boolean");
-    case ShapeType::kTimestamp: {
-      if (auto t = base::parse_iso8601(text)) return json(*t);
-      char* end = nullptr;
-      double d = std::strtod(text.c_str(), &end);
-      if (!text.empty() && !*end && std::isfinite(d) && valid_time(d)) return json(d);
-      return bad("Value '" + text + "' at '" + name + "' is not a timestamp");
-    }
-    default:
-      return json(text);
-  }
-}
-
 std::size_t json_depth(std::string_view body) {
   std::size_t depth = 0, max = 0;
   bool in_string = false, escape = false;
@@ -183,6 +149,43 @@ json encode_json_value(const Shape& s, const json& v) {
   }
 }
 }  // namespace
+
+base::Result<json> scalar_from_text(const Shape& s, const std::string& text, const std::string& name) {
+  switch (s.type) {
+    case ShapeType::kInteger:
+    case ShapeType::kLong: {
+      char* end = nullptr;
+      errno = 0;
+      long long n = std::strtoll(text.c_str(), &end, 10);
+      if (text.empty() || *end || errno == ERANGE) return bad("Value '" + text + "' at '" + name + "' is not a valid integer");
+      if (s.type == ShapeType::kInteger && (n > INT32_MAX || n < INT32_MIN))
+        return bad("Value '" + text + "' at '" + name + "' is out of range");
+      return json(n);
+    }
+    case ShapeType::kDouble: {
+      char* end = nullptr;
+      double d = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end || !std::isfinite(d)) return bad("Value '" + text + "' at '" + name + "' is not a valid number");
+      return json(d);
+    }
+    case ShapeType::kBoolean:
+      if (text == "true") return json(true);
+      if (text == "false") return json(false);
+      return bad("Value '" + text + "' at '" + name + "' is not a valid boolean");
+    case ShapeType::kTimestamp: {
+      if (auto t = base::parse_iso8601(text)) return json(*t);
+      char* end = nullptr;
+      double d = std::strtod(text.c_str(), &end);
+      if (!text.empty() && !*end && std::isfinite(d) && valid_time(d)) return json(d);
+      return bad("Value '" + text + "' at '" + name + "' is not a valid timestamp");
+    }
+    case ShapeType::kString:
+    case ShapeType::kBlob:
+      return json(text);
+    default:
+      return bad("unexpected value at '" + name + "'");
+  }
+}
 
 RestJsonRouter::RestJsonRouter(const Model& model) {
   for (const auto& op : model.operations()) {
@@ -272,7 +275,7 @@ base::Result<json> decode_rest_json(const Operation& op, const RestJsonRouter::M
     if (m.location == "uri") {
       for (const auto& [label, v] : match.labels)
         if (label == m.wire_name) {
-          SESAME_ASSIGN(auto c, from_text(*m.shape, v, m.name));
+          SESAME_ASSIGN(auto c, scalar_from_text(*m.shape, v, m.name));
           value[m.name] = std::move(c);
         }
     } else if (m.location == "querystring") {
@@ -280,7 +283,7 @@ base::Result<json> decode_rest_json(const Operation& op, const RestJsonRouter::M
         json arr = json::array();
         for (const auto& [k, v] : query)
           if (k == m.wire_name) {
-            SESAME_ASSIGN(auto c, from_text(*m.shape->member, v, m.name));
+            SESAME_ASSIGN(auto c, scalar_from_text(*m.shape->member, v, m.name));
             arr.push_back(std::move(c));
           }
         if (!arr.empty()) value[m.name] = std::move(arr);
@@ -291,7 +294,7 @@ base::Result<json> decode_rest_json(const Operation& op, const RestJsonRouter::M
       } else {
         for (const auto& [k, v] : query)
           if (k == m.wire_name) {
-            SESAME_ASSIGN(auto c, from_text(*m.shape, v, m.name));
+            SESAME_ASSIGN(auto c, scalar_from_text(*m.shape, v, m.name));
             value[m.name] = std::move(c);
             break;
           }
@@ -299,7 +302,7 @@ base::Result<json> decode_rest_json(const Operation& op, const RestJsonRouter::M
     } else if (m.location == "header") {
       std::string_view h = request.header(m.wire_name);
       if (!h.empty()) {
-        SESAME_ASSIGN(auto c, from_text(*m.shape, std::string(h), m.name));
+        SESAME_ASSIGN(auto c, scalar_from_text(*m.shape, std::string(h), m.name));
         value[m.name] = std::move(c);
       }
     } else {
