@@ -46,7 +46,7 @@ unit: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 e2e: build js-deps
-	$(PY) -m unittest discover -s tests/e2e -p 'test_*.py' -v
+	SESAME_E2E_STRICT=1 $(PY) -m unittest discover -s tests/e2e -p 'test_*.py' -v
 
 # Every test, then the unit, fuzz-replay and end-to-end tests again on an ASan+UBSan build.
 test: unit e2e asan
@@ -59,7 +59,7 @@ asan: deps js-deps
 	    -DSESAME_SANITIZE=ON; fi
 	cmake --build build-asan -j $(JOBS)
 	$(SAN_ENV) ctest --test-dir build-asan --output-on-failure -j $(JOBS)
-	$(SAN_ENV) SESAME_BUILD=$(CURDIR)/build-asan $(PY) -m unittest discover -s tests/e2e -p 'test_*.py'
+	$(SAN_ENV) SESAME_E2E_STRICT=1 SESAME_BUILD=$(CURDIR)/build-asan $(PY) -m unittest discover -s tests/e2e -p 'test_*.py'
 
 bench: build
 	bash bench/api_bench.sh

@@ -21,10 +21,9 @@ NODE = os.environ.get("SESAME_NODE", "node")
 
 class JsSdkTest(unittest.TestCase):
     def setUp(self):
-        if not os.path.isdir(os.path.join(JS_DIR, "node_modules", "@aws-sdk", "client-sesv2")):
-            self.skipTest("tests/e2e/js/node_modules is missing: run `npm ci` in tests/e2e/js")
-        if shutil.which(NODE) is None:
-            self.skipTest("node is not installed")
+        harness.require(os.path.isdir(os.path.join(JS_DIR, "node_modules", "@aws-sdk", "client-sesv2")),
+                        "tests/e2e/js/node_modules is missing: run `npm ci` in tests/e2e/js")
+        harness.require(shutil.which(NODE) is not None, "node is not installed")
         self.sesame = harness.Sesame().start()
         self.addCleanup(self.sesame.cleanup)
 

@@ -15,8 +15,11 @@ import harness  # noqa: E402
 TOOL = os.path.join(harness.BUILD, "tests", "sesame_mime_tool")
 
 
-@unittest.skipUnless(os.path.exists(TOOL), "sesame_mime_tool not built")
 class MimeInterop(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        harness.require(os.path.exists(TOOL), "sesame_mime_tool not built")
+
     def build(self, spec):
         r = subprocess.run([TOOL], input=json.dumps(spec).encode(), capture_output=True, timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
