@@ -10,6 +10,7 @@
 #include <future>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "base/log.hpp"
 #include "store/store.hpp"
@@ -41,13 +42,42 @@ Error db_error(sqlite3* db, const char* what) {
   return base::make_error(ErrorCode::kInternal, std::string(what) + ": " + sqlite3_errmsg(db));
 }
 
-/// A prepared statement, reset on destruction.
+/// A connection and its prepared statements. Used by one thread at a time (the writer
+/// thread, or whoever borrowed it from the reader pool), so the cache needs no lock.
+/// Why cache: preparing costs more than running these one-row statements, and the
+/// writer thread, which every commit passes through, is the serial part of the store.
+struct Conn {
+  sqlite3* db = nullptr;
+  std::unordered_map<const char*, sqlite3_stmt*> cache;  // keyed by the SQL literal
+
+  explicit Conn(sqlite3* d) : db(d) {}
+  ~Conn() {
+    for (auto& [sql, stmt] : cache) sqlite3_finalize(stmt);
+    sqlite3_close(db);
+  }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  sqlite3_stmt* prepare(const char* sql) {
+    auto it = cache.find(sql);
+    if (it != cache.end()) return it->second;
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) return nullptr;
+    cache.emplace(sql, stmt);
+    return stmt;
+  }
+};
+
+/// A cached statement in use; reset (and its bindings cleared) on destruction.
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK) s_ = nullptr;
+  Stmt(Conn& c, const char* sql) : db_(c.db), s_(c.prepare(sql)) {}
+  ~Stmt() {
+    if (s_) {
+      sqlite3_reset(s_);
+      sqlite3_clear_bindings(s_);
+    }
   }
-  ~Stmt() { sqlite3_finalize(s_); }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
   bool valid() const { return s_ != nullptr; }
@@ -76,6 +106,13 @@ class Stmt {
   sqlite3* db_;
   sqlite3_stmt* s_ = nullptr;
 };
+
+/// Runs a one-statement command with no result rows through the connection's cache.
+Status run(Conn& c, const char* sql) {
+  Stmt s(c, sql);
+  if (!s.valid() || s.step() != SQLITE_DONE) return db_error(c.db, sql);
+  return base::ok_status();
+}
 
 Status exec(sqlite3* db, const char* sql) {
   char* err = nullptr;
@@ -114,8 +151,9 @@ Result<sqlite3*> open_connection(const SqliteOptions& o, bool writer) {
   return db;
 }
 
-Result<std::optional<Doc>> get_doc(sqlite3* db, const DocKey& k) {
-  Stmt s(db, "SELECT name, body, created FROM docs WHERE account=? AND region=? AND kind=? AND name=?");
+Result<std::optional<Doc>> get_doc(Conn& c, const DocKey& k) {
+  sqlite3* db = c.db;
+  Stmt s(c, "SELECT name, body, created FROM docs WHERE account=? AND region=? AND kind=? AND name=?");
   if (!s.valid()) return db_error(db, "prepare");
   s.bind(1, k.account).bind(2, k.region).bind(3, k.kind).bind(4, k.name);
   int rc = s.step();
@@ -124,9 +162,10 @@ Result<std::optional<Doc>> get_doc(sqlite3* db, const DocKey& k) {
   return db_error(db, "get");
 }
 
-Result<std::vector<Doc>> list_docs(sqlite3* db, const std::string& account, const std::string& region,
+Result<std::vector<Doc>> list_docs(Conn& c, const std::string& account, const std::string& region,
                                    const std::string& kind, const std::string& after, std::size_t limit) {
-  Stmt s(db,
+  sqlite3* db = c.db;
+  Stmt s(c,
          "SELECT name, body, created FROM docs WHERE account=? AND region=? AND kind=? AND name>? "
          "ORDER BY name LIMIT ?");
   if (!s.valid()) return db_error(db, "prepare");
@@ -140,10 +179,10 @@ Result<std::vector<Doc>> list_docs(sqlite3* db, const std::string& account, cons
 
 class SqliteTxn final : public Txn {
  public:
-  explicit SqliteTxn(sqlite3* db) : db_(db) {}
-  Result<std::optional<Doc>> get(const DocKey& key) override { return get_doc(db_, key); }
+  explicit SqliteTxn(Conn& c) : c_(c), db_(c.db) {}
+  Result<std::optional<Doc>> get(const DocKey& key) override { return get_doc(c_, key); }
   Status put(const DocKey& k, const std::string& body, base::EpochSeconds now) override {
-    Stmt s(db_,
+    Stmt s(c_,
            "INSERT INTO docs(account,region,kind,name,body,created,updated) VALUES(?,?,?,?,?,?,?) "
            "ON CONFLICT(account,region,kind,name) DO UPDATE SET body=excluded.body, updated=excluded.updated");
     if (!s.valid()) return db_error(db_, "prepare");
@@ -152,7 +191,7 @@ class SqliteTxn final : public Txn {
     return base::ok_status();
   }
   Status insert(const DocKey& k, const std::string& body, base::EpochSeconds now) override {
-    Stmt s(db_,
+    Stmt s(c_,
            "INSERT INTO docs(account,region,kind,name,body,created,updated) VALUES(?,?,?,?,?,?,?) "
            "ON CONFLICT DO NOTHING");
     if (!s.valid()) return db_error(db_, "prepare");
@@ -162,7 +201,7 @@ class SqliteTxn final : public Txn {
     return base::ok_status();
   }
   Result<bool> erase(const DocKey& k) override {
-    Stmt s(db_, "DELETE FROM docs WHERE account=? AND region=? AND kind=? AND name=?");
+    Stmt s(c_, "DELETE FROM docs WHERE account=? AND region=? AND kind=? AND name=?");
     if (!s.valid()) return db_error(db_, "prepare");
     s.bind(1, k.account).bind(2, k.region).bind(3, k.kind).bind(4, k.name);
     if (s.step() != SQLITE_DONE) return db_error(db_, "erase");
@@ -170,21 +209,21 @@ class SqliteTxn final : public Txn {
   }
   Result<std::vector<Doc>> list(const std::string& account, const std::string& region,
                                 const std::string& kind) override {
-    return list_docs(db_, account, region, kind, {}, 0);
+    return list_docs(c_, account, region, kind, {}, 0);
   }
   Status create_account(const Account& a, const AccessKey& k) override {
-    Stmt s(db_, "INSERT INTO accounts(id,name,production,created) VALUES(?,?,?,?)");
+    Stmt s(c_, "INSERT INTO accounts(id,name,production,created) VALUES(?,?,?,?)");
     if (!s.valid()) return db_error(db_, "prepare");
     s.bind(1, a.id).bind(2, a.name).bind(3, (long long)a.production).bind(4, a.created);
     if (s.step() != SQLITE_DONE) return db_error(db_, "create account");
-    Stmt t(db_, "INSERT INTO access_keys(id,secret,account_id) VALUES(?,?,?)");
+    Stmt t(c_, "INSERT INTO access_keys(id,secret,account_id) VALUES(?,?,?)");
     if (!t.valid()) return db_error(db_, "prepare");
     t.bind(1, k.id).bind(2, k.secret).bind(3, a.id);
     if (t.step() != SQLITE_DONE) return db_error(db_, "create access key");
     return base::ok_status();
   }
   Status set_production(const std::string& id, bool production) override {
-    Stmt s(db_, "UPDATE accounts SET production=? WHERE id=?");
+    Stmt s(c_, "UPDATE accounts SET production=? WHERE id=?");
     if (!s.valid()) return db_error(db_, "prepare");
     s.bind(1, (long long)production).bind(2, id);
     if (s.step() != SQLITE_DONE) return db_error(db_, "set production");
@@ -193,12 +232,13 @@ class SqliteTxn final : public Txn {
   }
 
  private:
+  Conn& c_;
   sqlite3* db_;
 };
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(SqliteOptions o, sqlite3* writer) : options_(std::move(o)), writer_db_(writer) {
+  SqliteStore(SqliteOptions o, sqlite3* writer) : options_(std::move(o)), writer_(writer), writer_db_(writer) {
     thread_ = std::thread([this] { writer_loop(); });
     checkpointer_ = std::thread([this] { checkpoint_loop(); });
   }
@@ -211,13 +251,12 @@ class SqliteStore final : public Store {
     cv_checkpoint_.notify_all();
     thread_.join();
     checkpointer_.join();
-    sqlite3_close(writer_db_);
-    for (sqlite3* db : readers_) sqlite3_close(db);
   }
 
   Result<std::optional<AccessKey>> find_access_key(const std::string& id) override {
-    return with_reader([&](sqlite3* db) -> Result<std::optional<AccessKey>> {
-      Stmt s(db, "SELECT id, secret, account_id FROM access_keys WHERE id=?");
+    return with_reader([&](Conn& c) -> Result<std::optional<AccessKey>> {
+      sqlite3* db = c.db;
+      Stmt s(c, "SELECT id, secret, account_id FROM access_keys WHERE id=?");
       if (!s.valid()) return db_error(db, "prepare");
       s.bind(1, id);
       int rc = s.step();
@@ -227,8 +266,9 @@ class SqliteStore final : public Store {
     });
   }
   Result<std::optional<Account>> find_account(const std::string& id) override {
-    return with_reader([&](sqlite3* db) -> Result<std::optional<Account>> {
-      Stmt s(db, "SELECT id, name, production, created FROM accounts WHERE id=?");
+    return with_reader([&](Conn& c) -> Result<std::optional<Account>> {
+      sqlite3* db = c.db;
+      Stmt s(c, "SELECT id, name, production, created FROM accounts WHERE id=?");
       if (!s.valid()) return db_error(db, "prepare");
       s.bind(1, id);
       int rc = s.step();
@@ -239,8 +279,9 @@ class SqliteStore final : public Store {
     });
   }
   Result<std::vector<Account>> list_accounts() override {
-    return with_reader([&](sqlite3* db) -> Result<std::vector<Account>> {
-      Stmt s(db, "SELECT id, name, production, created FROM accounts ORDER BY created");
+    return with_reader([&](Conn& c) -> Result<std::vector<Account>> {
+      sqlite3* db = c.db;
+      Stmt s(c, "SELECT id, name, production, created FROM accounts ORDER BY created");
       if (!s.valid()) return db_error(db, "prepare");
       std::vector<Account> out;
       int rc;
@@ -250,15 +291,16 @@ class SqliteStore final : public Store {
     });
   }
   Result<std::optional<Doc>> get(const DocKey& key) override {
-    return with_reader([&](sqlite3* db) { return get_doc(db, key); });
+    return with_reader([&](Conn& c) { return get_doc(c, key); });
   }
   Result<std::vector<Doc>> list(const std::string& account, const std::string& region, const std::string& kind,
                                 const std::string& after, std::size_t limit) override {
-    return with_reader([&](sqlite3* db) { return list_docs(db, account, region, kind, after, limit); });
+    return with_reader([&](Conn& c) { return list_docs(c, account, region, kind, after, limit); });
   }
   Result<std::vector<DocKey>> keys_of_kind(const std::string& kind) override {
-    return with_reader([&](sqlite3* db) -> Result<std::vector<DocKey>> {
-      Stmt s(db, "SELECT account, region, name FROM docs WHERE kind=?");
+    return with_reader([&](Conn& c) -> Result<std::vector<DocKey>> {
+      sqlite3* db = c.db;
+      Stmt s(c, "SELECT account, region, name FROM docs WHERE kind=?");
       if (!s.valid()) return db_error(db, "prepare");
       s.bind(1, kind);
       std::vector<DocKey> out;
@@ -288,23 +330,23 @@ class SqliteStore final : public Store {
   };
 
   template <class F>
-  auto with_reader(F&& f) -> decltype(f(nullptr)) {
-    sqlite3* db = nullptr;
+  auto with_reader(F&& f) -> decltype(f(std::declval<Conn&>())) {
+    std::unique_ptr<Conn> conn;
     {
       std::lock_guard lk(readers_mu_);
       if (!readers_.empty()) {
-        db = readers_.back();
+        conn = std::move(readers_.back());
         readers_.pop_back();
       }
     }
-    if (!db) {
+    if (!conn) {
       auto opened = open_connection(options_, false);
       if (!opened.ok()) return opened.error();
-      db = opened.value();
+      conn = std::make_unique<Conn>(opened.value());
     }
-    auto result = f(db);
+    auto result = f(*conn);
     std::lock_guard lk(readers_mu_);
-    readers_.push_back(db);
+    readers_.push_back(std::move(conn));
     return result;
   }
 
@@ -355,25 +397,25 @@ class SqliteStore final : public Store {
   void commit_batch(std::vector<Pending>& batch) {
     std::vector<Status> results;
     results.reserve(batch.size());
-    Status begin = exec(writer_db_, "BEGIN IMMEDIATE");
+    Status begin = run(writer_, "BEGIN IMMEDIATE");
     if (!begin.ok()) {
       for (auto& p : batch) p.done.set_value(begin.error());
       return;
     }
-    SqliteTxn txn(writer_db_);
+    SqliteTxn txn(writer_);
     for (auto& p : batch) {
-      (void)exec(writer_db_, "SAVEPOINT job");
+      (void)run(writer_, "SAVEPOINT job");
       Status r = base::make_error(ErrorCode::kInternal, "job threw");
       try {
         r = p.job(txn);
       } catch (const std::exception& e) {
         r = base::make_error(ErrorCode::kInternal, std::string("write job failed: ") + e.what());
       }
-      if (!r.ok()) (void)exec(writer_db_, "ROLLBACK TO job");
-      (void)exec(writer_db_, "RELEASE job");
+      if (!r.ok()) (void)run(writer_, "ROLLBACK TO job");
+      (void)run(writer_, "RELEASE job");
       results.push_back(std::move(r));
     }
-    Status commit = exec(writer_db_, "COMMIT");
+    Status commit = run(writer_, "COMMIT");
     if (!commit.ok()) {
       base::log().error("store commit failed: {}", commit.error().message);
       (void)exec(writer_db_, "ROLLBACK");
@@ -385,6 +427,7 @@ class SqliteStore final : public Store {
   }
 
   SqliteOptions options_;
+  Conn writer_;           // the writer thread's connection (and the destructor's, after it)
   sqlite3* writer_db_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -395,7 +438,7 @@ class SqliteStore final : public Store {
   bool stopping_ = false;
   std::thread thread_;
   std::mutex readers_mu_;
-  std::vector<sqlite3*> readers_;
+  std::vector<std::unique_ptr<Conn>> readers_;
 };
 }  // namespace
 
