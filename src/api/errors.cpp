@@ -53,6 +53,11 @@ const std::map<std::pair<ErrorCode, std::string>, Entry>& v1_table() {
       {{ErrorCode::kNotImplemented, ""}, {"NotImplemented", 501}},
       {{ErrorCode::kInternal, ""}, {"InternalFailure", 500}},
       {{ErrorCode::kUnavailable, ""}, {"ServiceUnavailable", 503}},
+      {{ErrorCode::kRejected, ""}, {"MessageRejected", 400}},
+      {{ErrorCode::kRejected, "mail-from"}, {"MailFromDomainNotVerifiedException", 400}},
+      {{ErrorCode::kThrottled, ""}, {"Throttling", 400}},
+      {{ErrorCode::kPaused, ""}, {"AccountSendingPausedException", 400}},
+      {{ErrorCode::kPaused, "configuration-set"}, {"ConfigurationSetSendingPausedException", 400}},
   };
   return t;
 }
@@ -69,6 +74,10 @@ const std::map<std::pair<ErrorCode, std::string>, Entry>& v2_table() {
       {{ErrorCode::kNotImplemented, ""}, {"NotImplemented", 501}},
       {{ErrorCode::kInternal, ""}, {"InternalFailure", 500}},
       {{ErrorCode::kUnavailable, ""}, {"ServiceUnavailable", 503}},
+      {{ErrorCode::kRejected, ""}, {"MessageRejected", 400}},
+      {{ErrorCode::kRejected, "mail-from"}, {"MailFromDomainNotVerifiedException", 400}},
+      {{ErrorCode::kThrottled, ""}, {"TooManyRequestsException", 429}},
+      {{ErrorCode::kPaused, ""}, {"SendingPausedException", 400}},
   };
   return t;
 }

@@ -31,7 +31,7 @@ base::Result<Config> load_config(const std::string& path) {
   } catch (const toml::parse_error& e) {
     return bad("config " + path + ": " + std::string(e.description()));
   }
-  SESAME_CHECK(check_keys(t, "", {"data_dir", "region", "log_level", "hostname", "api", "dns", "verification", "store"}));
+  SESAME_CHECK(check_keys(t, "", {"data_dir", "region", "log_level", "hostname", "api", "dns", "verification", "store", "delivery"}));
   if (auto h = t["hostname"].value<std::string>(); h && !h->empty()) c.hostname = *h;
   c.data_dir = t["data_dir"].value_or(c.data_dir);
   c.region = t["region"].value_or(c.region);
@@ -59,6 +59,12 @@ base::Result<Config> load_config(const std::string& path) {
     c.verification_recheck_on_read_seconds = (*v)["recheck_on_read_seconds"].value_or(c.verification_recheck_on_read_seconds);
     c.verification_window_seconds = (*v)["window_seconds"].value_or(c.verification_window_seconds);
     c.verification_recheck_seconds = (*v)["recheck_seconds"].value_or(c.verification_recheck_seconds);
+  }
+  if (auto d = t["delivery"].as_table()) {
+    SESAME_CHECK(check_keys(*d, "delivery.", {"mode"}));
+    c.delivery_mode = (*d)["mode"].value_or(c.delivery_mode);
+    if (c.delivery_mode != "deliver" && c.delivery_mode != "capture")
+      return bad("config: delivery.mode must be \"deliver\" or \"capture\"");
   }
   if (auto s = t["store"].as_table()) {
     SESAME_CHECK(check_keys(*s, "store.", {"durable"}));

@@ -26,6 +26,8 @@ struct Config {
   double verification_window_seconds = 72 * 3600;
   double verification_recheck_seconds = 300;
   double verification_recheck_on_read_seconds = 10;
+  // [delivery]
+  std::string delivery_mode = "deliver";  // "deliver" | "capture"
   // [store]
   bool store_durable = true;
 };

@@ -48,8 +48,11 @@ base::Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config) {
   settings.verification_window_seconds = config.verification_window_seconds;
   settings.hostname = config.hostname;
   settings.recheck_on_read_seconds = config.verification_recheck_on_read_seconds;
+  settings.capture = config.delivery_mode == "capture";
+  r->signer_ = std::make_unique<mailauth::dkim::Signer>(*r->keys_);
   r->services_ = std::unique_ptr<service::Services>(
       new service::Services{*r->store_, r->clock_, *r->resolver_, *r->keys_, settings});
+  r->services_->signer = r->signer_.get();
   return r;
 }
 

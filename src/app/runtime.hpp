@@ -39,6 +39,7 @@ class Runtime {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<dns::Resolver> resolver_;
   std::unique_ptr<mailauth::dkim::KeyStore> keys_;
+  std::unique_ptr<mailauth::dkim::Signer> signer_;
   std::unique_ptr<service::Services> services_;
 };
 

@@ -18,6 +18,9 @@ enum class ErrorCode {
   kCannotDelete,
   kConflict,
   kNotImplemented,
+  kRejected,     // SES refused to send (MessageRejected and its kin; subject says which)
+  kThrottled,    // a sending quota or rate was exceeded
+  kPaused,       // sending is paused for the account or configuration set
   kInternal,     // a bug or an environment failure; never turned into success
   kUnavailable,  // could not tell (DNS timeout, database busy): temporary
 };

@@ -35,8 +35,8 @@ class Account {
   Result<json> send_quota(const Caller& c) {
     SESAME_ASSIGN(auto prod, production(c));
     Quota q = quota_for(prod);
-    // Sends are counted once sending exists (the sending issue); none are recorded yet.
-    return json{{"Max24HourSend", q.max_24h}, {"MaxSendRate", q.max_rate}, {"SentLast24Hours", 0.0}};
+    SESAME_ASSIGN(auto sent, s_.store.recipients_since(c.account_id, c.region, s_.clock.now() - 86400));
+    return json{{"Max24HourSend", q.max_24h}, {"MaxSendRate", q.max_rate}, {"SentLast24Hours", double(sent)}};
   }
   Documents& docs() { return docs_; }
 

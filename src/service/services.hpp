@@ -9,6 +9,7 @@
 #include "base/clock.hpp"
 #include "dns/resolver.hpp"
 #include "mailauth/dkim/key_store.hpp"
+#include "mailauth/dkim/signer.hpp"
 #include "service/handler.hpp"
 #include "store/store.hpp"
 
@@ -22,6 +23,11 @@ struct Settings {
   /// This Sesame host's public name: custom MAIL FROM domains publish an MX pointing here
   /// (bounces and complaints come back through it).
   std::string hostname = "localhost";
+  /// "capture": accepted mail is kept for GET /_aws/ses instead of being delivered.
+  /// "deliver" (default) needs the delivery engine, which is not built yet.
+  bool capture = false;
+  /// The first four hex digits of message ids (a per-region constant in SES).
+  std::string message_id_prefix = "0100";
 };
 
 /// When each identity's DNS records were last looked up (memory only): reads re-check at
@@ -51,6 +57,7 @@ struct Services {
   mailauth::dkim::KeyStore& dkim_keys;
   Settings settings;
   CheckTimes check_times;
+  mailauth::dkim::Signer* signer = nullptr;  // set by the runtime; signs outgoing mail
 };
 
 void register_identities_v1(HandlerTable& table, Services& services);
@@ -59,6 +66,7 @@ void register_configuration_sets(HandlerTable& table, Services& services);
 void register_templates(HandlerTable& table, Services& services);
 void register_receipt_rules(HandlerTable& table, Services& services);
 void register_account(HandlerTable& table, Services& services);
+void register_sending(HandlerTable& table, Services& services);
 
 inline void register_all(HandlerTable& table, Services& services) {
   register_identities_v1(table, services);
@@ -67,6 +75,7 @@ inline void register_all(HandlerTable& table, Services& services) {
   register_templates(table, services);
   register_receipt_rules(table, services);
   register_account(table, services);
+  register_sending(table, services);
 }
 
 }  // namespace sesame::service

@@ -3,6 +3,7 @@
 // and access keys have their own records. No SQL leaves this room.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -40,6 +41,28 @@ struct Doc {
   base::EpochSeconds created = 0;
 };
 
+/// An accepted message: the bytes to deliver (signed), its envelope and the metadata the
+/// capture view and events need. One recipient row per envelope recipient.
+struct MessageRecord {
+  std::string id;  // SES message id
+  std::string account;
+  std::string region;
+  base::EpochSeconds accepted = 0;
+  std::string envelope_from;
+  std::vector<std::string> recipients;
+  std::string meta;  // JSON
+  std::string raw;   // the message as it will be sent
+};
+
+struct EventRecord {
+  std::string account;
+  std::string region;
+  std::string message_id;
+  std::string type;  // "Send", "Delivery", ...
+  std::string body;  // JSON record in SES's event format
+  base::EpochSeconds created = 0;
+};
+
 /// Writes inside one group-committed transaction. A failed job's changes are rolled back
 /// (savepoint) without touching the other jobs of the same commit.
 class Txn {
@@ -56,6 +79,9 @@ class Txn {
                                               const std::string& kind) = 0;
   virtual base::Status create_account(const Account& account, const AccessKey& key) = 0;
   virtual base::Status set_production(const std::string& account_id, bool production) = 0;
+  /// The message and one queued row per recipient.
+  virtual base::Status insert_message(const MessageRecord& message) = 0;
+  virtual base::Status insert_event(const EventRecord& event) = 0;
 };
 
 using WriteJob = std::function<base::Status(Txn&)>;
@@ -76,6 +102,16 @@ class Store {
                                               std::size_t limit = 0) = 0;
   /// Every (account, region) that holds documents of `kind`; for background re-checks.
   virtual base::Result<std::vector<DocKey>> keys_of_kind(const std::string& kind) = 0;
+
+  /// Recipients accepted for (account, region) since `since` (the rolling 24-hour quota).
+  virtual base::Result<std::uint64_t> recipients_since(const std::string& account, const std::string& region,
+                                                       base::EpochSeconds since) = 0;
+  /// Accepted messages, newest last; `envelope_from` filters when not empty; at most `limit`.
+  virtual base::Result<std::vector<MessageRecord>> messages(const std::string& envelope_from, std::size_t limit) = 0;
+  /// Removes messages (all, or the one with `id`) with their recipients; returns how many.
+  virtual base::Result<std::size_t> delete_messages(const std::string& id) = 0;
+  /// Events of one message, oldest first.
+  virtual base::Result<std::vector<EventRecord>> events_for(const std::string& message_id) = 0;
 
   /// Runs `job` in a durable transaction (group commit: many jobs per fsync) and returns
   /// only after the commit reached stable storage, or with the job's or the commit's error.

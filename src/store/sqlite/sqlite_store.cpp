@@ -33,7 +33,18 @@ CREATE TABLE IF NOT EXISTS docs (
   account TEXT NOT NULL, region TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
   body TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL,
   PRIMARY KEY (account, region, kind, name)) WITHOUT ROWID;
--- No secondary index: every hot lookup uses the primary key, and keys_of_kind (a background
+CREATE TABLE IF NOT EXISTS messages (
+  id TEXT PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, accepted REAL NOT NULL,
+  envelope_from TEXT NOT NULL, rcpt_count INTEGER NOT NULL, meta TEXT NOT NULL, raw BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS messages_by_account_time ON messages(account, region, accepted);
+CREATE TABLE IF NOT EXISTS recipients (
+  message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE, address TEXT NOT NULL,
+  state TEXT NOT NULL, PRIMARY KEY (message_id, address)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, region TEXT NOT NULL,
+  message_id TEXT NOT NULL, type TEXT NOT NULL, body TEXT NOT NULL, created REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS events_by_message ON events(message_id, seq);
+-- No secondary index on docs: every hot lookup uses the primary key, and keys_of_kind (a background
 -- sweep) can scan; an index would add pages to every commit.
 DROP INDEX IF EXISTS docs_by_kind;
 )sql";
@@ -222,12 +233,43 @@ class SqliteTxn final : public Txn {
     if (t.step() != SQLITE_DONE) return db_error(db_, "create access key");
     return base::ok_status();
   }
+  Status insert_message(const MessageRecord& m) override {
+    Stmt s(c_, "INSERT INTO messages(id,account,region,accepted,envelope_from,rcpt_count,meta,raw) VALUES(?,?,?,?,?,?,?,?)");
+    if (!s.valid()) return db_error(db_, "prepare");
+    s.bind(1, m.id).bind(2, m.account).bind(3, m.region).bind(4, m.accepted).bind(5, m.envelope_from)
+        .bind(6, (long long)m.recipients.size()).bind(7, m.meta).bind(8, m.raw);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "insert message");
+    for (const auto& r : m.recipients) {
+      Stmt t(c_, "INSERT OR IGNORE INTO recipients(message_id,address,state) VALUES(?,?,'queued')");
+      if (!t.valid()) return db_error(db_, "prepare");
+      t.bind(1, m.id).bind(2, r);
+      if (t.step() != SQLITE_DONE) return db_error(db_, "insert recipient");
+    }
+    return base::ok_status();
+  }
+  Status insert_event(const EventRecord& e) override {
+    Stmt s(c_, "INSERT INTO events(account,region,message_id,type,body,created) VALUES(?,?,?,?,?,?)");
+    if (!s.valid()) return db_error(db_, "prepare");
+    s.bind(1, e.account).bind(2, e.region).bind(3, e.message_id).bind(4, e.type).bind(5, e.body).bind(6, e.created);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "insert event");
+    return base::ok_status();
+  }
   Status set_production(const std::string& id, bool production) override {
     Stmt s(c_, "UPDATE accounts SET production=? WHERE id=?");
     if (!s.valid()) return db_error(db_, "prepare");
     s.bind(1, (long long)production).bind(2, id);
     if (s.step() != SQLITE_DONE) return db_error(db_, "set production");
     if (sqlite3_changes(db_) == 0) return base::make_error(ErrorCode::kNotFound, "no account " + id, "account");
+    return base::ok_status();
+  }
+
+  /// All messages (empty id) or one, with their recipients (ON DELETE CASCADE).
+  Status delete_messages(const std::string& id, std::size_t& n) {
+    Stmt s(c_, "DELETE FROM messages WHERE (?1 = '' OR id = ?1)");
+    if (!s.valid()) return db_error(db_, "prepare");
+    s.bind(1, id);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "delete messages");
+    n = std::size_t(sqlite3_changes(db_));
     return base::ok_status();
   }
 
@@ -307,6 +349,65 @@ class SqliteStore final : public Store {
       int rc;
       while ((rc = s.step()) == SQLITE_ROW) out.push_back(DocKey{s.text(0), s.text(1), kind, s.text(2)});
       if (rc != SQLITE_DONE) return db_error(db, "keys");
+      return out;
+    });
+  }
+
+  Result<std::uint64_t> recipients_since(const std::string& account, const std::string& region,
+                                         base::EpochSeconds since) override {
+    return with_reader([&](Conn& c) -> Result<std::uint64_t> {
+      sqlite3* db = c.db;
+      Stmt s(c, "SELECT COALESCE(SUM(rcpt_count),0) FROM messages WHERE account=? AND region=? AND accepted>?");
+      if (!s.valid()) return db_error(db, "prepare");
+      s.bind(1, account).bind(2, region).bind(3, since);
+      if (s.step() != SQLITE_ROW) return db_error(db, "count recipients");
+      return static_cast<std::uint64_t>(s.integer(0));
+    });
+  }
+  Result<std::vector<MessageRecord>> messages(const std::string& envelope_from, std::size_t limit) override {
+    return with_reader([&](Conn& c) -> Result<std::vector<MessageRecord>> {
+      sqlite3* db = c.db;
+      Stmt s(c,
+             "SELECT id, account, region, accepted, envelope_from, meta, raw FROM messages "
+             "WHERE (?1 = '' OR envelope_from = ?1) ORDER BY accepted LIMIT ?2");
+      if (!s.valid()) return db_error(db, "prepare");
+      s.bind(1, envelope_from).bind(2, (long long)limit);
+      std::vector<MessageRecord> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) {
+        MessageRecord m;
+        m.id = s.text(0);
+        m.account = s.text(1);
+        m.region = s.text(2);
+        m.accepted = s.real(3);
+        m.envelope_from = s.text(4);
+        m.meta = s.text(5);
+        m.raw = s.text(6);
+        out.push_back(std::move(m));
+      }
+      if (rc != SQLITE_DONE) return db_error(db, "list messages");
+      return out;
+    });
+  }
+  Result<std::size_t> delete_messages(const std::string& id) override {
+    std::size_t n = 0;
+    auto st = write([&](Txn& t) -> Status {
+      auto& txn = static_cast<SqliteTxn&>(t);
+      return txn.delete_messages(id, n);
+    });
+    if (!st.ok()) return st.error();
+    return n;
+  }
+  Result<std::vector<EventRecord>> events_for(const std::string& message_id) override {
+    return with_reader([&](Conn& c) -> Result<std::vector<EventRecord>> {
+      sqlite3* db = c.db;
+      Stmt s(c, "SELECT account, region, message_id, type, body, created FROM events WHERE message_id=? ORDER BY seq");
+      if (!s.valid()) return db_error(db, "prepare");
+      s.bind(1, message_id);
+      std::vector<EventRecord> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) out.push_back(EventRecord{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.real(5)});
+      if (rc != SQLITE_DONE) return db_error(db, "list events");
       return out;
     });
   }

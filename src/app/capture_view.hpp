@@ -1,0 +1,11 @@
+// GET /_aws/ses (optionally ?email=ADDRESS) and DELETE /_aws/ses (optionally ?id=MESSAGEID)
+// in capture mode, in the shape LocalStack uses, so test code written for LocalStack works.
+// Like LocalStack's, the endpoint is unauthenticated: capture mode is for development.
+#pragma once
+
+#include "base/http_message.hpp"
+#include "service/services.hpp"
+
+namespace sesame::app {
+base::HttpResponse capture_view(service::Services& services, const base::HttpRequest& request);
+}

@@ -1,0 +1,268 @@
+// sending::accept() and the capture view; see sending.hpp. SES behaviour: reference §2,
+// §4.4 (raw headers), §5 (message ids), §6 (the Send event record).
+#include "service/sending.hpp"
+
+#include "base/encoding.hpp"
+#include "base/ids.hpp"
+#include "mime/raw_message.hpp"
+#include "service/identity.hpp"
+
+namespace sesame::service {
+namespace {
+using base::ErrorCode;
+using base::Result;
+
+constexpr std::size_t kMaxRecipients = 50;
+
+std::string message_id_domain(const std::string& region) {
+  return (region == "us-east-1" ? std::string("email") : region) + ".amazonses.com";
+}
+
+json header_list(const mime::RawMessage& m) {
+  json out = json::array();
+  for (const auto& h : m.headers) {
+    std::string v;
+    for (char c : h.value)
+      if (c != '\r' && c != '\n') v.push_back(c);
+    out.push_back(json{{"name", h.name}, {"value", std::string(base::trim(v))}});
+  }
+  return out;
+}
+
+json address_array(const std::optional<std::string>& header_value) {
+  json out = json::array();
+  if (!header_value) return out;
+  auto list = mime::parse_address_list(*header_value, 1000);
+  if (list.ok())
+    for (const auto& m : list.value()) out.push_back(mime::format_mailbox(m));
+  return out;
+}
+}  // namespace
+
+Result<bool> Sending::verified(const Caller& c, const std::string& address) {
+  Documents docs(s_);
+  for (const std::string& candidate : {address, identity::domain_of(address)}) {
+    auto normalized = identity::normalize(candidate);
+    if (!normalized.ok()) continue;
+    SESAME_ASSIGN(auto doc, docs.find(c, kind::kIdentity, normalized.value()));
+    if (doc && identity::verified_for_sending(*doc)) return true;
+  }
+  return false;
+}
+
+base::Status Sending::check_quota(const Caller& c, std::size_t recipients, bool production) {
+  const double rate = production ? 14 : 1, daily = production ? 50000 : 200;
+  const double now = s_.clock.now();
+  SESAME_ASSIGN(auto sent, s_.store.recipients_since(c.account_id, c.region, now - 86400));
+  if (double(sent) + double(recipients) > daily)
+    return base::make_error(ErrorCode::kThrottled, "Daily message quota exceeded.");
+  std::lock_guard lk(mu_);
+  auto [it, fresh] = rates_.try_emplace(c.account_id + "/" + c.region, rate, rate);
+  if (!fresh) it->second.set_rate(rate, rate);
+  // Each recipient counts as one message against the rate, as in SES; a single message
+  // wider than the burst is allowed when the bucket is full.
+  if (!it->second.try_take(now, std::min<double>(double(recipients), rate)))
+    return base::make_error(ErrorCode::kThrottled, "Maximum sending rate exceeded.");
+  return base::ok_status();
+}
+
+Result<std::string> Sending::accept(const Caller& c, Submission sub) {
+  if (!s_.settings.capture)
+    return base::make_error(ErrorCode::kNotImplemented,
+                            sub.operation + ": delivery to recipients' mail servers is not built yet; run Sesame with "
+                            "[delivery] mode = \"capture\" to accept and keep mail for GET /_aws/ses.");
+  const double now = s_.clock.now();
+  const std::string id = base::ses_message_id(now, s_.settings.message_id_prefix);
+  const std::string message_id_header = id + "@" + message_id_domain(c.region);
+
+  // 1. The message and its envelope.
+  mime::RawMessage msg;
+  std::vector<mime::Mailbox> rcpts;
+  mime::Mailbox from;
+  json capture{{"Id", id}, {"Region", c.region}, {"Timestamp", base::format_iso8601(now)}};
+  if (sub.raw) {
+    mime::RawLimits limits;
+    limits.max_bytes = sub.max_bytes;
+    SESAME_ASSIGN(msg, mime::parse_raw(*sub.raw, limits));
+    SESAME_CHECK(mime::check_single_headers(msg));
+    SESAME_ASSIGN(auto directives, mime::take_ses_directives(msg));
+    if (sub.configuration_set.empty() && directives.configuration_set) sub.configuration_set = *directives.configuration_set;
+    if (sub.tags.empty()) sub.tags = directives.tags;  // API tags win, not merged (§4.4)
+    auto from_header = mime::header(msg, "From");
+    if (sub.source.empty()) {
+      if (!from_header) return base::make_error(ErrorCode::kInvalidParameter, "Missing required header 'From'.");
+      SESAME_ASSIGN(auto list, mime::parse_address_list(*from_header, 10));
+      if (list.empty()) return base::make_error(ErrorCode::kInvalidParameter, "Missing required header 'From'.");
+      from = list.front();
+    } else {
+      SESAME_ASSIGN(from, mime::parse_mailbox(sub.source));
+    }
+    if (sub.to.empty()) {
+      SESAME_ASSIGN(rcpts, mime::header_recipients(msg));
+    } else {
+      for (const auto& r : sub.to) {
+        SESAME_ASSIGN(auto m, mime::parse_mailbox(r));
+        rcpts.push_back(std::move(m));
+      }
+    }
+    mime::remove_header(msg, "Bcc");
+    mime::replace_header(msg, "Date", mime::rfc5322_date(now));
+    mime::replace_header(msg, "Message-ID", "<" + message_id_header + ">");
+    capture["RawData"] = *sub.raw;
+    capture["Source"] = from.address;
+  } else {
+    if (!sub.simple) return base::make_error(ErrorCode::kInvalidParameter, "The message has no content.");
+    SESAME_ASSIGN(from, mime::parse_mailbox(sub.source));
+    mime::SimpleMessage sm;
+    sm.from = from;
+    json dest{{"ToAddresses", json::array()}, {"CcAddresses", json::array()}, {"BccAddresses", json::array()}};
+    for (auto [list, field] : {std::pair{&sub.to, "ToAddresses"}, std::pair{&sub.cc, "CcAddresses"}, std::pair{&sub.bcc, "BccAddresses"}}) {
+      for (const auto& r : *list) {
+        SESAME_ASSIGN(auto m, mime::parse_mailbox(r));
+        rcpts.push_back(m);
+        if (list == &sub.to) sm.to.push_back(m);
+        if (list == &sub.cc) sm.cc.push_back(m);
+        dest[field].push_back(r);
+      }
+    }
+    for (const auto& r : sub.reply_to) {
+      SESAME_ASSIGN(auto m, mime::parse_mailbox(r));
+      sm.reply_to.push_back(std::move(m));
+    }
+    sm.subject = sub.simple->subject;
+    sm.text = sub.simple->text;
+    sm.html = sub.simple->html;
+    sm.headers = sub.simple->headers;
+    sm.attachments = sub.simple->attachments;
+    sm.message_id = message_id_header;
+    sm.date = now;
+    SESAME_ASSIGN(auto built, mime::build_simple(sm));
+    if (built.size() > sub.max_bytes)
+      return base::make_error(ErrorCode::kInvalidParameter, "Message length is more than " + std::to_string(sub.max_bytes) + " bytes");
+    SESAME_ASSIGN(msg, mime::parse_raw(built));
+    capture["Destination"] = dest;
+    capture["Source"] = sub.source;
+    capture["Subject"] = sub.simple->subject.data;
+    capture["Body"] = json{{"text_part", sub.simple->text ? json(sub.simple->text->data) : json()},
+                           {"html_part", sub.simple->html ? json(sub.simple->html->data) : json()}};
+  }
+  if (rcpts.empty()) return base::make_error(ErrorCode::kInvalidParameter, "Missing final '@domain'");
+  if (rcpts.size() > kMaxRecipients) return base::make_error(ErrorCode::kInvalidParameter, "Recipient count exceeds 50.");
+
+  // 2. Configuration set and account: exist, sending enabled.
+  Documents docs(s_);
+  if (!sub.configuration_set.empty()) {
+    SESAME_ASSIGN(auto cs, docs.find(c, kind::kConfigurationSet, sub.configuration_set));
+    if (!cs) return base::make_error(ErrorCode::kNotFound, "Configuration set <" + sub.configuration_set + "> does not exist.", kind::kConfigurationSet);
+    if (!cs->value("SendingOptions", json::object()).value("SendingEnabled", true))
+      return base::make_error(ErrorCode::kPaused, "Sending is paused for configuration set " + sub.configuration_set + ".", kind::kConfigurationSet);
+  }
+  SESAME_ASSIGN(auto settings, docs.find(c, kind::kAccount, ""));
+  if (settings && !settings->value("sending_enabled", true))
+    return base::make_error(ErrorCode::kPaused, "Sending is paused for this account.");
+
+  // 3. Verified sender; in the sandbox, verified recipients too.
+  std::string region_upper = base::to_upper_ascii(c.region);
+  SESAME_ASSIGN(auto sender_ok, verified(c, from.address));
+  if (!sender_ok)
+    return base::make_error(ErrorCode::kRejected, "Email address is not verified. The following identities failed the check in region " +
+                                                      region_upper + ": " + from.address);
+  SESAME_ASSIGN(auto account, s_.store.find_account(c.account_id));
+  bool production = account && account->production;
+  if (!production) {
+    std::vector<std::string> failed;
+    for (const auto& r : rcpts) {
+      SESAME_ASSIGN(auto ok, verified(c, r.address));
+      if (!ok) failed.push_back(r.address);
+    }
+    if (!failed.empty()) {
+      std::string list;
+      for (std::size_t i = 0; i < failed.size(); ++i) list += (i ? ", " : "") + failed[i];
+      return base::make_error(ErrorCode::kRejected,
+                              "Email address is not verified. The following identities failed the check in region " + region_upper + ": " + list);
+    }
+  }
+
+  // 4. Quotas.
+  SESAME_CHECK(check_quota(c, rcpts.size(), production));
+
+  // 5. DKIM: the From domain's key, when its DKIM is enabled and verified.
+  std::string wire = mime::serialize(msg);
+  const std::string from_domain = identity::domain_of(from.address);
+  {
+    auto normalized = identity::normalize(from_domain);
+    std::optional<json> dom;
+    if (normalized.ok()) {
+      SESAME_ASSIGN(dom, docs.find(c, kind::kIdentity, normalized.value()));
+    }
+    if (dom && dom->contains("dkim") && s_.signer) {
+      const json& k = (*dom)["dkim"];
+      if (k.value("signing_enabled", false) && k.value("status", "") == "SUCCESS") {
+        std::string selector = k.value("origin", "") == "EXTERNAL" ? k.value("selector", "") : k["tokens"][0].get<std::string>();
+        mailauth::dkim::SignOptions o;
+        o.domain = normalized.value();
+        o.selector = selector;
+        o.now = now;
+        SESAME_ASSIGN(auto sig, s_.signer->sign(wire, mailauth::dkim::KeyRef{c.account_id, c.region, normalized.value(),
+                                                                              k.value("key_id", "")}, o));
+        wire = sig + wire;
+      }
+    }
+  }
+
+  // 6. The Send event (reference §6) and the durable commit.
+  json tags = json::object();
+  tags["ses:operation"] = json::array({sub.operation});
+  tags["ses:source-ip"] = json::array({c.source_ip});
+  tags["ses:from-domain"] = json::array({from_domain});
+  tags["ses:caller-identity"] = json::array({c.access_key_id});
+  if (!sub.configuration_set.empty()) tags["ses:configuration-set"] = json::array({sub.configuration_set});
+  for (const auto& [k, v] : sub.tags) tags[k].push_back(v);
+  json destination = json::array();
+  std::vector<std::string> addresses;
+  for (const auto& r : rcpts) {
+    destination.push_back(r.address);
+    addresses.push_back(r.address);
+  }
+  json common{{"from", address_array(mime::header(msg, "From"))},
+              {"to", address_array(mime::header(msg, "To"))},
+              {"messageId", id}};
+  if (auto subj = mime::header(msg, "Subject")) common["subject"] = *subj;
+  json event{{"eventType", "Send"},
+             {"mail",
+              {{"timestamp", base::format_iso8601(now)},
+               {"source", sub.source.empty() ? from.address : sub.source},
+               {"sourceArn", arn(c, "identity", from.address)},
+               {"sendingAccountId", c.account_id},
+               {"messageId", id},
+               {"destination", destination},
+               {"headersTruncated", false},
+               {"headers", header_list(msg)},
+               {"commonHeaders", common},
+               {"tags", tags}}},
+             {"send", json::object()}};
+  capture["Destination"] = capture.value("Destination", json{{"ToAddresses", destination}});
+
+  store::MessageRecord record{id, c.account_id, c.region, now, from.address, addresses, capture.dump(), wire};
+  store::EventRecord ev{c.account_id, c.region, id, "Send", event.dump(), now};
+  SESAME_CHECK(s_.store.write([&](store::Txn& t) -> base::Status {
+    SESAME_CHECK(t.insert_message(record));
+    return t.insert_event(ev);
+  }));
+  return id;
+}
+
+Result<json> captured_messages(Services& s, const std::string& email_filter) {
+  SESAME_ASSIGN(auto list, s.store.messages(email_filter, 10000));
+  json out = json::array();
+  for (const auto& m : list) {
+    json j = json::parse(m.meta, nullptr, false);
+    if (j.is_discarded()) continue;
+    out.push_back(std::move(j));
+  }
+  return json{{"messages", out}};
+}
+
+Result<std::size_t> delete_captured(Services& s, const std::string& id) { return s.store.delete_messages(id); }
+
+}  // namespace sesame::service

@@ -1,0 +1,62 @@
+// sending::accept(): the one entry for every send (API now, SMTP later). It validates in
+// SES's order (size and recipients, configuration set, account sending, verified sender,
+// sandbox recipients, rate and daily quota), builds or processes the MIME message, signs it
+// with the From domain's DKIM key, and commits the message, its recipients and its Send
+// event in one durable transaction before the MessageId is returned.
+// Delivery to MX hosts is not built yet: only `[delivery] mode = "capture"` accepts mail.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mime/simple_message.hpp"
+#include "queue/throttle.hpp"
+#include "service/documents.hpp"
+
+namespace sesame::service {
+
+struct SimpleContent {
+  mime::TextPart subject;
+  std::optional<mime::TextPart> text, html;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<mime::Attachment> attachments;
+};
+
+struct Submission {
+  std::string operation;  // "SendEmail", "SendRawEmail" (the ses:operation tag)
+  bool v2 = false;
+  std::string source;  // v1 Source / v2 FromEmailAddress; may be empty for raw content
+  std::vector<std::string> to, cc, bcc;  // explicit destinations (raw: v1 Destinations in `to`)
+  std::vector<std::string> reply_to;
+  std::optional<SimpleContent> simple;
+  std::optional<std::string> raw;  // decoded bytes
+  std::string configuration_set;
+  std::vector<std::pair<std::string, std::string>> tags;
+  std::size_t max_bytes = 10u << 20;  // v1: 10 MB; v2: 40 MB
+};
+
+class Sending {
+ public:
+  explicit Sending(Services& s) : s_(s) {}
+  /// The MessageId, after the message is durably committed; or SES's error.
+  base::Result<std::string> accept(const Caller& caller, Submission submission);
+
+ private:
+  base::Status check_quota(const Caller& c, std::size_t recipients, bool production);
+  base::Result<bool> verified(const Caller& c, const std::string& address);
+  Services& s_;
+  std::mutex mu_;
+  std::map<std::string, queue::TokenBucket> rates_;  // per account/region
+};
+
+/// The capture view (LocalStack's /_aws/ses shape): {"messages": [...]}.
+base::Result<json> captured_messages(Services& s, const std::string& email_filter);
+base::Result<std::size_t> delete_captured(Services& s, const std::string& id);
+
+void register_sending(HandlerTable& table, Services& services);
+
+}  // namespace sesame::service
