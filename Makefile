@@ -64,7 +64,9 @@ asan: deps js-deps
 bench: build
 	bash bench/api_bench.sh
 
-fuzz:
+fuzz: deps
+	@command -v clang++ >/dev/null 2>&1 && dpkg-query -W libclang-rt-14-dev >/dev/null 2>&1 || \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends clang libclang-rt-14-dev
 	cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DSESAME_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build build-fuzz -j $(JOBS) --target fuzz_targets
 	bash fuzz/run.sh build-fuzz
