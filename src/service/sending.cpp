@@ -258,6 +258,8 @@ Result<json> captured_messages(Services& s, const std::string& email_filter) {
   for (const auto& m : list) {
     json j = json::parse(m.meta, nullptr, false);
     if (j.is_discarded()) continue;
+    // Beyond LocalStack's fields: the message exactly as it would be delivered (signed).
+    j["SignedRawData"] = m.raw;
     out.push_back(std::move(j));
   }
   return json{{"messages", out}};

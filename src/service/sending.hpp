@@ -53,7 +53,8 @@ class Sending {
   std::map<std::string, queue::TokenBucket> rates_;  // per account/region
 };
 
-/// The capture view (LocalStack's /_aws/ses shape): {"messages": [...]}.
+/// The capture view (LocalStack's /_aws/ses shape): {"messages": [...]}, each message also
+/// carrying "SignedRawData", the bytes delivery would send (DKIM-signed, Bcc removed).
 base::Result<json> captured_messages(Services& s, const std::string& email_filter);
 base::Result<std::size_t> delete_captured(Services& s, const std::string& id);
 
