@@ -44,6 +44,24 @@ Result<std::string> decode_blob(const json& v) {
   return *bytes;
 }
 
+/// Subject and Body {Text, Html}: v1 Message and v2 Content.Simple share this shape.
+SimpleContent subject_and_body(const json& message) {
+  SimpleContent content;
+  content.subject = part(message.value("Subject", json::object()));
+  const json body = message.value("Body", json::object());
+  if (body.contains("Text")) content.text = part(body["Text"]);
+  if (body.contains("Html")) content.html = part(body["Html"]);
+  return content;
+}
+
+/// The members every send operation has (configuration set, tags), then accept().
+Result<json> send(Sending& sending, const Caller& c, Submission sub, const json& in, const char* tags_member) {
+  sub.configuration_set = str(in, "ConfigurationSetName");
+  SESAME_CHECK(tags_into(in.value(tags_member, json::array()), "Name", "Value", sub.tags));
+  SESAME_ASSIGN(auto id, sending.accept(c, std::move(sub)));
+  return json{{"MessageId", id}};
+}
+
 void destinations(const json& d, Submission& s) {
   s.to = strings(d.value("ToAddresses", json::array()));
   s.cc = strings(d.value("CcAddresses", json::array()));
@@ -60,17 +78,8 @@ void register_sending(HandlerTable& t, Services& s) {
     sub.source = str(in, "Source");
     destinations(in.value("Destination", json::object()), sub);
     sub.reply_to = strings(in.value("ReplyToAddresses", json::array()));
-    const json msg = in.value("Message", json::object());
-    SimpleContent content;
-    content.subject = part(msg.value("Subject", json::object()));
-    const json body = msg.value("Body", json::object());
-    if (body.contains("Text")) content.text = part(body["Text"]);
-    if (body.contains("Html")) content.html = part(body["Html"]);
-    sub.simple = std::move(content);
-    sub.configuration_set = str(in, "ConfigurationSetName");
-    SESAME_CHECK(tags_into(in.value("Tags", json::array()), "Name", "Value", sub.tags));
-    SESAME_ASSIGN(auto id, sending->accept(c, std::move(sub)));
-    return json{{"MessageId", id}};
+    sub.simple = subject_and_body(in.value("Message", json::object()));
+    return send(*sending, c, std::move(sub), in, "Tags");
   });
 
   t.add(Api::kV1, "SendRawEmail", [sending](const Caller& c, const json& in) -> Result<json> {
@@ -80,10 +89,7 @@ void register_sending(HandlerTable& t, Services& s) {
     sub.to = strings(in.value("Destinations", json::array()));
     SESAME_ASSIGN(auto raw, decode_blob(in.value("RawMessage", json::object()).value("Data", json())));
     sub.raw = std::move(raw);
-    sub.configuration_set = str(in, "ConfigurationSetName");
-    SESAME_CHECK(tags_into(in.value("Tags", json::array()), "Name", "Value", sub.tags));
-    SESAME_ASSIGN(auto id, sending->accept(c, std::move(sub)));
-    return json{{"MessageId", id}};
+    return send(*sending, c, std::move(sub), in, "Tags");
   });
 
   t.add(Api::kV2, "SendEmail", [sending](const Caller& c, const json& in) -> Result<json> {
@@ -94,8 +100,6 @@ void register_sending(HandlerTable& t, Services& s) {
     sub.source = str(in, "FromEmailAddress");
     destinations(in.value("Destination", json::object()), sub);
     sub.reply_to = strings(in.value("ReplyToAddresses", json::array()));
-    sub.configuration_set = str(in, "ConfigurationSetName");
-    SESAME_CHECK(tags_into(in.value("EmailTags", json::array()), "Name", "Value", sub.tags));
     const json content = in.value("Content", json::object());
     if (content.contains("Template"))
       return base::make_error(ErrorCode::kNotImplemented, "Templated sends arrive with the template renderer (not built yet).");
@@ -108,11 +112,7 @@ void register_sending(HandlerTable& t, Services& s) {
       sub.bcc.clear();
     } else if (content.contains("Simple")) {
       const json& simple = content["Simple"];
-      SimpleContent sc;
-      sc.subject = part(simple.value("Subject", json::object()));
-      const json body = simple.value("Body", json::object());
-      if (body.contains("Text")) sc.text = part(body["Text"]);
-      if (body.contains("Html")) sc.html = part(body["Html"]);
+      SimpleContent sc = subject_and_body(simple);
       for (const auto& h : simple.value("Headers", json::array())) sc.headers.emplace_back(str(h, "Name"), str(h, "Value"));
       for (const auto& a : simple.value("Attachments", json::array())) {
         mime::Attachment att;
@@ -131,8 +131,7 @@ void register_sending(HandlerTable& t, Services& s) {
     } else {
       return base::make_error(ErrorCode::kInvalidParameter, "Content must have Simple, Raw or Template.");
     }
-    SESAME_ASSIGN(auto id, sending->accept(c, std::move(sub)));
-    return json{{"MessageId", id}};
+    return send(*sending, c, std::move(sub), in, "EmailTags");
   });
 }
 
