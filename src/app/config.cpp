@@ -24,7 +24,10 @@ base::Result<Config> load_config(const std::string& path) {
   char host[256] = {};
   if (::gethostname(host, sizeof host - 1) == 0 && host[0]) c.hostname = host;
   else c.hostname = "localhost";
-  if (path.empty()) return c;
+  if (path.empty()) {
+    c.delivery_helo_name = c.delivery_bounce_domain = c.hostname;
+    return c;
+  }
   toml::table t;
   try {
     t = toml::parse_file(path);
@@ -61,8 +64,29 @@ base::Result<Config> load_config(const std::string& path) {
     c.verification_recheck_seconds = (*v)["recheck_seconds"].value_or(c.verification_recheck_seconds);
   }
   if (auto d = t["delivery"].as_table()) {
-    SESAME_CHECK(check_keys(*d, "delivery.", {"mode"}));
+    SESAME_CHECK(check_keys(*d, "delivery.", {"mode", "mx_port", "helo_name", "bounce_domain", "max_connections",
+                                              "max_connections_per_domain", "retry_base_seconds",
+                                              "retry_max_interval_seconds", "connect_timeout_seconds",
+                                              "command_timeout_seconds"}));
     c.delivery_mode = (*d)["mode"].value_or(c.delivery_mode);
+    c.delivery_mx_port = int((*d)["mx_port"].value_or(int64_t(c.delivery_mx_port)));
+    c.delivery_helo_name = (*d)["helo_name"].value_or(c.delivery_helo_name);
+    c.delivery_bounce_domain = (*d)["bounce_domain"].value_or(c.delivery_bounce_domain);
+    c.delivery_max_connections = int((*d)["max_connections"].value_or(int64_t(c.delivery_max_connections)));
+    c.delivery_max_connections_per_domain =
+        int((*d)["max_connections_per_domain"].value_or(int64_t(c.delivery_max_connections_per_domain)));
+    c.delivery_retry_base_seconds = (*d)["retry_base_seconds"].value_or(c.delivery_retry_base_seconds);
+    c.delivery_retry_max_interval_seconds = (*d)["retry_max_interval_seconds"].value_or(c.delivery_retry_max_interval_seconds);
+    c.delivery_connect_timeout_seconds = (*d)["connect_timeout_seconds"].value_or(c.delivery_connect_timeout_seconds);
+    c.delivery_command_timeout_seconds = (*d)["command_timeout_seconds"].value_or(c.delivery_command_timeout_seconds);
+    if (c.delivery_mx_port < 1 || c.delivery_mx_port > 65535) return bad("config: delivery.mx_port must be 1..65535");
+    if (c.delivery_max_connections < 1 || c.delivery_max_connections > 1024)
+      return bad("config: delivery.max_connections must be 1..1024");
+    if (c.delivery_max_connections_per_domain < 1) return bad("config: delivery.max_connections_per_domain must be >= 1");
+    if (c.delivery_retry_base_seconds <= 0 || c.delivery_retry_max_interval_seconds < c.delivery_retry_base_seconds)
+      return bad("config: delivery.retry_base_seconds must be > 0 and <= retry_max_interval_seconds");
+    if (c.delivery_connect_timeout_seconds <= 0 || c.delivery_command_timeout_seconds <= 0)
+      return bad("config: delivery timeouts must be > 0");
     if (c.delivery_mode != "deliver" && c.delivery_mode != "capture")
       return bad("config: delivery.mode must be \"deliver\" or \"capture\"");
   }
@@ -70,6 +94,8 @@ base::Result<Config> load_config(const std::string& path) {
     SESAME_CHECK(check_keys(*s, "store.", {"durable"}));
     c.store_durable = (*s)["durable"].value_or(c.store_durable);
   }
+  if (c.delivery_helo_name.empty()) c.delivery_helo_name = c.hostname;
+  if (c.delivery_bounce_domain.empty()) c.delivery_bounce_domain = c.hostname;
   if (c.api_max_body_bytes < 1024) return bad("config: api.max_body_bytes is too small");
   if (c.api_worker_threads < 1 || c.api_worker_threads > 256) return bad("config: api.worker_threads must be 1..256");
   return c;

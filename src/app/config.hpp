@@ -28,6 +28,15 @@ struct Config {
   double verification_recheck_on_read_seconds = 10;
   // [delivery]
   std::string delivery_mode = "deliver";  // "deliver" | "capture"
+  int delivery_mx_port = 25;
+  std::string delivery_helo_name;      // empty = hostname
+  std::string delivery_bounce_domain;  // empty = hostname
+  int delivery_max_connections = 32;
+  int delivery_max_connections_per_domain = 8;
+  double delivery_retry_base_seconds = 60;
+  double delivery_retry_max_interval_seconds = 3600;
+  double delivery_connect_timeout_seconds = 30;
+  double delivery_command_timeout_seconds = 300;
   // [store]
   bool store_durable = true;
 };

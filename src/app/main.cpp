@@ -17,6 +17,7 @@
 #include "app/capture_view.hpp"
 #include "app/runtime.hpp"
 #include "base/log.hpp"
+#include "delivery/engine.hpp"
 #include "http/server.hpp"
 #include "service/verification_worker.hpp"
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -30,6 +31,7 @@ usage:
   sesame serve [--config FILE]
   sesame account create --name NAME [--production] [--config FILE]
   sesame account production --account ID [--off] [--config FILE]
+  sesame account quota --account ID [--region R] [--max-send-rate N] [--max-24-hour-send N] [--config FILE]
   sesame identity records --account ID [--region R] IDENTITY [--config FILE]
   sesame identity verify --account ID [--region R] IDENTITY [--config FILE]
   sesame --help
@@ -105,6 +107,24 @@ int serve(const app::Config& cfg) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // Delivery starts first: it resumes every recipient still queued, and is the intake for
+  // what the API accepts from now on.
+  std::unique_ptr<delivery::Engine> engine;
+  if (cfg.delivery_mode == "deliver") {
+    delivery::EngineOptions eo;
+    eo.mx_port = cfg.delivery_mx_port;
+    eo.helo_name = cfg.delivery_helo_name;
+    eo.bounce_domain = cfg.delivery_bounce_domain;
+    eo.message_id_prefix = r.services().settings.message_id_prefix;
+    eo.limits = {cfg.delivery_max_connections_per_domain, cfg.delivery_max_connections};
+    eo.retry = {cfg.delivery_retry_base_seconds, cfg.delivery_retry_max_interval_seconds};
+    eo.connect_timeout = cfg.delivery_connect_timeout_seconds;
+    eo.command_timeout = cfg.delivery_command_timeout_seconds;
+    eo.data_timeout = 2 * cfg.delivery_command_timeout_seconds;
+    engine = std::make_unique<delivery::Engine>(r.services().store, r.services().resolver, r.clock(), eo);
+    if (auto st = engine->start(); !st.ok()) return fail(st.error().message);
+    r.services().intake = engine.get();
+  }
   if (auto st = server.start(); !st.ok()) return fail(st.error().message);
   service::VerificationWorker worker(r.services(), cfg.verification_recheck_seconds);
   worker.start();
@@ -115,6 +135,7 @@ int serve(const app::Config& cfg) {
   base::log().info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   worker.stop();
   server.stop();
+  if (engine) engine->stop();
   base::log().info("stopped");
   return 0;
 }
@@ -134,6 +155,23 @@ int account_cmd(const app::Config& cfg, const Args& a) {
     auto st = rt.value()->set_production(a.get("--account"), !a.has("--off"));
     if (!st.ok()) return fail(st.error().message);
     std::cout << "account " << a.get("--account") << (a.has("--off") ? " is in the sandbox\n" : " has production access\n");
+    return 0;
+  }
+  if (sub == "quota") {
+    auto number = [&](const char* flag) -> double {
+      if (!a.has(flag)) return -1;
+      try {
+        return std::stod(a.get(flag));
+      } catch (const std::exception&) {
+        return -2;
+      }
+    };
+    double rate = number("--max-send-rate"), daily = number("--max-24-hour-send");
+    if (rate == -2 || daily == -2 || (rate >= 0 && rate < 1) || (daily >= 0 && daily < 1))
+      return fail("account quota: --max-send-rate and --max-24-hour-send must be numbers >= 1");
+    auto out = rt.value()->set_quota(a.get("--account"), a.get("--region", cfg.region), rate, daily);
+    if (!out.ok()) return fail(out.error().message);
+    std::cout << out.value().dump(2) << "\n";
     return 0;
   }
   return fail(std::string("unknown account command\n") + kUsage);

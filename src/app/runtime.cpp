@@ -11,6 +11,7 @@
 #include "base/ids.hpp"
 #include "base/log.hpp"
 #include "service/identity.hpp"
+#include "service/quota.hpp"
 
 namespace sesame::app {
 namespace {
@@ -49,6 +50,7 @@ base::Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config) {
   settings.hostname = config.hostname;
   settings.recheck_on_read_seconds = config.verification_recheck_on_read_seconds;
   settings.capture = config.delivery_mode == "capture";
+  settings.bounce_domain = config.delivery_bounce_domain;
   r->signer_ = std::make_unique<mailauth::dkim::Signer>(*r->keys_);
   r->services_ = std::unique_ptr<service::Services>(
       new service::Services{*r->store_, r->clock_, *r->resolver_, *r->keys_, settings});
@@ -99,6 +101,21 @@ base::Result<service::json> Runtime::create_account(const std::string& name, boo
 
 base::Status Runtime::set_production(const std::string& account_id, bool production) {
   return store_->write([&](store::Txn& t) { return t.set_production(account_id, production); });
+}
+
+base::Result<service::json> Runtime::set_quota(const std::string& account_id, const std::string& region,
+                                               double max_send_rate, double max_24_hour_send) {
+  SESAME_ASSIGN(auto acct, store_->find_account(account_id));
+  if (!acct) return base::make_error(ErrorCode::kNotFound, "no account " + account_id);
+  service::Documents docs(*services_);
+  service::Caller c{account_id, region, "", ""};
+  SESAME_ASSIGN(auto doc, docs.update(c, service::kind::kAccount, "", [&](service::json& d) {
+    if (max_send_rate >= 0) d["max_send_rate"] = max_send_rate;
+    if (max_24_hour_send >= 0) d["max_24_hour_send"] = max_24_hour_send;
+    return base::ok_status();
+  }, "", true));
+  service::Quota q = service::effective_quota(doc, acct->production);
+  return service::json{{"AccountId", account_id}, {"Region", region}, {"MaxSendRate", q.max_rate}, {"Max24HourSend", q.max_24h}};
 }
 
 base::Status Runtime::ensure_first_account() {

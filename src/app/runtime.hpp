@@ -23,6 +23,9 @@ class Runtime {
   base::Result<service::json> create_account(const std::string& name, bool production,
                                              const std::function<base::Status(const service::json&)>& before_commit = {});
   base::Status set_production(const std::string& account_id, bool production);
+  /// An operator's quota increase for (account, region); negative values leave a limit as is.
+  base::Result<service::json> set_quota(const std::string& account_id, const std::string& region, double max_send_rate,
+                                        double max_24_hour_send);
   base::Result<service::json> identity_records(const std::string& account, const std::string& region,
                                                const std::string& identity);
   base::Result<service::json> verify_identity(const std::string& account, const std::string& region,

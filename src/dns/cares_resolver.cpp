@@ -1,7 +1,9 @@
 // c-ares backed Resolver. Each lookup uses its own channel and waits (bounded by
 // timeout x tries) on the calling thread; callers are worker threads, never I/O threads.
 #include <ares.h>
+#include <arpa/inet.h>
 #include <arpa/nameser.h>
+#include <netdb.h>
 #include <poll.h>
 
 #include <algorithm>
@@ -75,6 +77,38 @@ class CaresResolver final : public Resolver {
     std::stable_sort(out.records.begin(), out.records.end(),
                      [](const MxRecord& a, const MxRecord& b) { return a.preference < b.preference; });
     if (out.records.empty()) out.outcome = Outcome::kNotFound;
+    return out;
+  }
+
+  AddressAnswer addresses(const std::string& name) override {
+    AddressAnswer out;
+    bool temp = false;
+    for (int type : {ns_t_a, ns_t_aaaa}) {
+      RawAnswer raw = query(name, type);
+      Outcome o = classify(raw.status);
+      if (o == Outcome::kTempFail) {
+        temp = true;
+        out.error = ares_strerror(raw.status);
+        continue;
+      }
+      if (o != Outcome::kFound) continue;
+      char text[INET6_ADDRSTRLEN];
+      if (type == ns_t_a) {
+        ares_addrttl ttls[16];
+        int n = 16;
+        if (ares_parse_a_reply(raw.packet.data(), int(raw.packet.size()), nullptr, ttls, &n) != ARES_SUCCESS) continue;
+        for (int i = 0; i < n; ++i)
+          if (inet_ntop(AF_INET, &ttls[i].ipaddr, text, sizeof text)) out.addresses.emplace_back(text);
+      } else {
+        ares_addr6ttl ttls[16];
+        int n = 16;
+        if (ares_parse_aaaa_reply(raw.packet.data(), int(raw.packet.size()), nullptr, ttls, &n) != ARES_SUCCESS) continue;
+        for (int i = 0; i < n; ++i)
+          if (inet_ntop(AF_INET6, &ttls[i].ip6addr, text, sizeof text)) out.addresses.emplace_back(text);
+      }
+    }
+    // One family answering is enough to deliver; only "nothing and a failure" must wait.
+    out.outcome = !out.addresses.empty() ? Outcome::kFound : temp ? Outcome::kTempFail : Outcome::kNotFound;
     return out;
   }
 

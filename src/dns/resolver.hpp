@@ -28,6 +28,12 @@ struct MxAnswer {
   std::string error;
 };
 
+struct AddressAnswer {
+  Outcome outcome = Outcome::kTempFail;
+  std::vector<std::string> addresses;  // textual IPv4 / IPv6 addresses, as returned
+  std::string error;
+};
+
 class Resolver {
  public:
   virtual ~Resolver() = default;
@@ -35,6 +41,8 @@ class Resolver {
   virtual TxtAnswer txt(const std::string& name) = 0;
   /// MX records at `name`, sorted by preference.
   virtual MxAnswer mx(const std::string& name) = 0;
+  /// A then AAAA records at `name` (IPv4 first). kNotFound only when neither exists.
+  virtual AddressAnswer addresses(const std::string& name) = 0;
 };
 
 struct ResolverOptions {

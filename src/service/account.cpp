@@ -2,19 +2,17 @@
 // at 1 per second, as SES starts every account; production: 50,000 at 14 per second),
 // sending enabled, account details and production-access review, suppression attributes,
 // and resource tags (TagResource / UntagResource / ListTagsForResource).
+#include <map>
+
 #include "service/documents.hpp"
 #include "service/identity.hpp"
+#include "service/quota.hpp"
 
 namespace sesame::service {
 namespace {
 using base::ErrorCode;
 using base::Result;
 
-struct Quota {
-  double max_24h;
-  double max_rate;
-};
-Quota quota_for(bool production) { return production ? Quota{50000, 14} : Quota{200, 1}; }
 
 class Account {
  public:
@@ -34,7 +32,8 @@ class Account {
   }
   Result<json> send_quota(const Caller& c) {
     SESAME_ASSIGN(auto prod, production(c));
-    Quota q = quota_for(prod);
+    SESAME_ASSIGN(auto st, settings(c));
+    Quota q = effective_quota(st, prod);
     SESAME_ASSIGN(auto sent, s_.store.recipients_since(c.account_id, c.region, s_.clock.now() - 86400));
     return json{{"Max24HourSend", q.max_24h}, {"MaxSendRate", q.max_rate}, {"SentLast24Hours", double(sent)}};
   }
@@ -76,8 +75,23 @@ void register_account(HandlerTable& t, Services& s) {
   const Api v1 = Api::kV1, v2 = Api::kV2;
 
   t.add(v1, "GetSendQuota", [acct](const Caller& c, const json&) { return acct->send_quota(c); });
-  t.add(v1, "GetSendStatistics", [](const Caller&, const json&) -> Result<json> {
-    return json{{"SendDataPoints", json::array()}};  // filled from delivery events once sending exists
+  t.add(v1, "GetSendStatistics", [&s](const Caller& c, const json&) -> Result<json> {
+    // 15-minute intervals of the last two weeks that had activity (reference §8.2):
+    // DeliveryAttempts counts accepted messages (Send events), Bounces the bounces.
+    SESAME_ASSIGN(auto counts, s.store.event_counts(c.account_id, c.region, s.clock.now() - 14 * 86400));
+    std::map<double, json> points;
+    for (const auto& e : counts) {
+      const char* field = e.type == "Send" ? "DeliveryAttempts" : e.type == "Bounce" ? "Bounces"
+                          : e.type == "Complaint" ? "Complaints" : e.type == "Reject" ? "Rejects" : nullptr;
+      if (!field) continue;
+      auto [it, fresh] = points.try_emplace(e.interval_start, json{{"Timestamp", base::format_iso8601(e.interval_start)},
+                                                                   {"DeliveryAttempts", 0}, {"Bounces", 0},
+                                                                   {"Complaints", 0}, {"Rejects", 0}});
+      it->second[field] = it->second[field].get<std::uint64_t>() + e.count;
+    }
+    json out = json::array();
+    for (auto& [t, p] : points) out.push_back(std::move(p));
+    return json{{"SendDataPoints", out}};
   });
   t.add(v1, "GetAccountSendingEnabled", [acct](const Caller& c, const json&) -> Result<json> {
     SESAME_ASSIGN(auto st, acct->settings(c));

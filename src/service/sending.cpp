@@ -6,6 +6,7 @@
 #include "base/ids.hpp"
 #include "mime/raw_message.hpp"
 #include "service/identity.hpp"
+#include "service/quota.hpp"
 
 namespace sesame::service {
 namespace {
@@ -39,19 +40,19 @@ json address_array(const std::optional<std::string>& header_value) {
 }
 }  // namespace
 
-Result<bool> Sending::verified(const Caller& c, const std::string& address) {
+Result<std::optional<json>> Sending::verified(const Caller& c, const std::string& address) {
   Documents docs(s_);
   for (const std::string& candidate : {address, identity::domain_of(address)}) {
     auto normalized = identity::normalize(candidate);
     if (!normalized.ok()) continue;
     SESAME_ASSIGN(auto doc, docs.find(c, kind::kIdentity, normalized.value()));
-    if (doc && identity::verified_for_sending(*doc)) return true;
+    if (doc && identity::verified_for_sending(*doc)) return doc;
   }
-  return false;
+  return std::optional<json>();
 }
 
-base::Status Sending::check_quota(const Caller& c, std::size_t recipients, bool production) {
-  const double rate = production ? 14 : 1, daily = production ? 50000 : 200;
+base::Status Sending::check_quota(const Caller& c, std::size_t recipients, const Quota& q) {
+  const double rate = q.max_rate, daily = q.max_24h;
   const double now = s_.clock.now();
   SESAME_ASSIGN(auto sent, s_.store.recipients_since(c.account_id, c.region, now - 86400));
   if (double(sent) + double(recipients) > daily)
@@ -67,10 +68,8 @@ base::Status Sending::check_quota(const Caller& c, std::size_t recipients, bool 
 }
 
 Result<std::string> Sending::accept(const Caller& c, Submission sub) {
-  if (!s_.settings.capture)
-    return base::make_error(ErrorCode::kNotImplemented,
-                            sub.operation + ": delivery to recipients' mail servers is not built yet; run Sesame with "
-                            "[delivery] mode = \"capture\" to accept and keep mail for GET /_aws/ses.");
+  if (!s_.settings.capture && !s_.intake)
+    return base::make_error(ErrorCode::kUnavailable, sub.operation + ": the delivery engine is not running.");
   const double now = s_.clock.now();
   const std::string id = base::ses_message_id(now, s_.settings.message_id_prefix);
   const std::string message_id_header = id + "@" + message_id_domain(c.region);
@@ -151,11 +150,17 @@ Result<std::string> Sending::accept(const Caller& c, Submission sub) {
 
   // 2. Configuration set and account: exist, sending enabled.
   Documents docs(s_);
+  bool require_tls = false;
+  double max_delivery_seconds = 14 * 3600;  // SES's default for MaxDeliverySeconds
   if (!sub.configuration_set.empty()) {
     SESAME_ASSIGN(auto cs, docs.find(c, kind::kConfigurationSet, sub.configuration_set));
     if (!cs) return base::make_error(ErrorCode::kNotFound, "Configuration set <" + sub.configuration_set + "> does not exist.", kind::kConfigurationSet);
     if (!cs->value("SendingOptions", json::object()).value("SendingEnabled", true))
       return base::make_error(ErrorCode::kPaused, "Sending is paused for configuration set " + sub.configuration_set + ".", kind::kConfigurationSet);
+    json delivery = cs->value("DeliveryOptions", json::object());
+    require_tls = delivery.value("TlsPolicy", "OPTIONAL") == "REQUIRE";
+    if (delivery.contains("MaxDeliverySeconds") && delivery["MaxDeliverySeconds"].is_number())
+      max_delivery_seconds = delivery["MaxDeliverySeconds"].get<double>();
   }
   SESAME_ASSIGN(auto settings, docs.find(c, kind::kAccount, ""));
   if (settings && !settings->value("sending_enabled", true))
@@ -163,8 +168,8 @@ Result<std::string> Sending::accept(const Caller& c, Submission sub) {
 
   // 3. Verified sender; in the sandbox, verified recipients too.
   std::string region_upper = base::to_upper_ascii(c.region);
-  SESAME_ASSIGN(auto sender_ok, verified(c, from.address));
-  if (!sender_ok)
+  SESAME_ASSIGN(auto sender_identity, verified(c, from.address));
+  if (!sender_identity)
     return base::make_error(ErrorCode::kRejected, "Email address is not verified. The following identities failed the check in region " +
                                                       region_upper + ": " + from.address);
   SESAME_ASSIGN(auto account, s_.store.find_account(c.account_id));
@@ -183,18 +188,33 @@ Result<std::string> Sending::accept(const Caller& c, Submission sub) {
     }
   }
 
-  // 4. Quotas.
-  SESAME_CHECK(check_quota(c, rcpts.size(), production));
-
-  // 5. DKIM: the From domain's key, when its DKIM is enabled and verified.
-  std::string wire = mime::serialize(msg);
+  // 4. The envelope sender: <id>@<custom MAIL FROM domain> when verified, else
+  // <id>@<bounce domain>, so a bounce names its message (reference §11.4).
   const std::string from_domain = identity::domain_of(from.address);
+  std::optional<json> dom;
+  if (auto normalized = identity::normalize(from_domain); normalized.ok()) {
+    SESAME_ASSIGN(dom, docs.find(c, kind::kIdentity, normalized.value()));
+  }
+  std::string return_path = id + "@" + s_.settings.bounce_domain;
+  for (const json* doc : {&*sender_identity, dom ? &*dom : nullptr}) {
+    if (!doc || !doc->contains("mail_from")) continue;
+    const json& mf = (*doc)["mail_from"];
+    if (mf.value("domain", "").empty()) continue;
+    if (mf.value("status", "") == "SUCCESS") {
+      return_path = id + "@" + mf.value("domain", "");
+    } else if (mf.value("behavior", "USE_DEFAULT_VALUE") == "REJECT_MESSAGE") {
+      return base::make_error(ErrorCode::kRejected, "Custom MAIL FROM domain " + mf.value("domain", "") + " is not verified.", "mail-from");
+    }
+    break;
+  }
+
+  // 5. Quotas.
+  SESAME_CHECK(check_quota(c, rcpts.size(), effective_quota(settings ? *settings : json::object(), production)));
+
+  // 6. DKIM: the From domain's key, when its DKIM is enabled and verified.
+  std::string wire = mime::serialize(msg);
   {
     auto normalized = identity::normalize(from_domain);
-    std::optional<json> dom;
-    if (normalized.ok()) {
-      SESAME_ASSIGN(dom, docs.find(c, kind::kIdentity, normalized.value()));
-    }
     if (dom && dom->contains("dkim") && s_.signer) {
       const json& k = (*dom)["dkim"];
       if (k.value("signing_enabled", false) && k.value("status", "") == "SUCCESS") {
@@ -210,7 +230,7 @@ Result<std::string> Sending::accept(const Caller& c, Submission sub) {
     }
   }
 
-  // 6. The Send event (reference §6) and the durable commit.
+  // 7. The Send event (reference §6) and the durable commit.
   json tags = json::object();
   tags["ses:operation"] = json::array({sub.operation});
   tags["ses:source-ip"] = json::array({c.source_ip});
@@ -243,12 +263,21 @@ Result<std::string> Sending::accept(const Caller& c, Submission sub) {
              {"send", json::object()}};
   capture["Destination"] = capture.value("Destination", json{{"ToAddresses", destination}});
 
-  store::MessageRecord record{id, c.account_id, c.region, now, from.address, addresses, capture.dump(), wire};
+  json meta{{"capture", capture},
+            {"mail", event["mail"]},
+            {"delivery",
+             {{"return_path", return_path},
+              {"source", from.address},
+              {"require_tls", require_tls},
+              {"max_delivery_seconds", max_delivery_seconds},
+              {"feedback_forwarding", sender_identity->value("feedback_forwarding", true)}}}};
+  store::MessageRecord record{id, c.account_id, c.region, now, from.address, addresses, meta.dump(), wire, s_.settings.capture};
   store::EventRecord ev{c.account_id, c.region, id, "Send", event.dump(), now};
   SESAME_CHECK(s_.store.write([&](store::Txn& t) -> base::Status {
     SESAME_CHECK(t.insert_message(record));
     return t.insert_event(ev);
   }));
+  if (!s_.settings.capture) s_.intake->submit(id, addresses);
   return id;
 }
 
@@ -256,8 +285,9 @@ Result<json> captured_messages(Services& s, const std::string& email_filter) {
   SESAME_ASSIGN(auto list, s.store.messages(email_filter, 10000));
   json out = json::array();
   for (const auto& m : list) {
-    json j = json::parse(m.meta, nullptr, false);
-    if (j.is_discarded()) continue;
+    json meta = json::parse(m.meta, nullptr, false);
+    if (meta.is_discarded()) continue;
+    json j = meta.contains("capture") ? meta["capture"] : meta;  // older records held only the capture view
     // Beyond LocalStack's fields: the message exactly as it would be delivered (signed).
     j["SignedRawData"] = m.raw;
     out.push_back(std::move(j));

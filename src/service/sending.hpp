@@ -3,7 +3,8 @@
 // sandbox recipients, rate and daily quota), builds or processes the MIME message, signs it
 // with the From domain's DKIM key, and commits the message, its recipients and its Send
 // event in one durable transaction before the MessageId is returned.
-// Delivery to MX hosts is not built yet: only `[delivery] mode = "capture"` accepts mail.
+// After the commit the message goes to the delivery engine (Services::intake), or, in
+// capture mode, stays for GET /_aws/ses.
 #pragma once
 
 #include <map>
@@ -16,6 +17,7 @@
 #include "mime/simple_message.hpp"
 #include "queue/throttle.hpp"
 #include "service/documents.hpp"
+#include "service/quota.hpp"
 
 namespace sesame::service {
 
@@ -46,8 +48,10 @@ class Sending {
   base::Result<std::string> accept(const Caller& caller, Submission submission);
 
  private:
-  base::Status check_quota(const Caller& c, std::size_t recipients, bool production);
-  base::Result<bool> verified(const Caller& c, const std::string& address);
+  base::Status check_quota(const Caller& c, std::size_t recipients, const Quota& q);
+  /// The identity document (the address's, else its domain's) that makes `address`
+  /// verified for sending; nothing when none does.
+  base::Result<std::optional<json>> verified(const Caller& c, const std::string& address);
   Services& s_;
   std::mutex mu_;
   std::map<std::string, queue::TokenBucket> rates_;  // per account/region

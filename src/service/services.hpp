@@ -10,6 +10,7 @@
 #include "dns/resolver.hpp"
 #include "mailauth/dkim/key_store.hpp"
 #include "mailauth/dkim/signer.hpp"
+#include "queue/scheduler.hpp"
 #include "service/handler.hpp"
 #include "store/store.hpp"
 
@@ -24,8 +25,11 @@ struct Settings {
   /// (bounces and complaints come back through it).
   std::string hostname = "localhost";
   /// "capture": accepted mail is kept for GET /_aws/ses instead of being delivered.
-  /// "deliver" (default) needs the delivery engine, which is not built yet.
+  /// "deliver" (default) hands it to the delivery engine (Services::intake).
   bool capture = false;
+  /// The default MAIL FROM domain (SES: a subdomain of amazonses.com): the envelope sender
+  /// is <message-id>@<bounce_domain> unless the identity has a verified custom MAIL FROM.
+  std::string bounce_domain = "localhost";
   /// The first four hex digits of message ids (a per-region constant in SES).
   std::string message_id_prefix = "0100";
 };
@@ -58,6 +62,7 @@ struct Services {
   Settings settings;
   CheckTimes check_times;
   mailauth::dkim::Signer* signer = nullptr;  // set by the runtime; signs outgoing mail
+  queue::Intake* intake = nullptr;            // set by the runtime in deliver mode
 };
 
 void register_identities_v1(HandlerTable& table, Services& services);

@@ -52,6 +52,33 @@ struct MessageRecord {
   std::vector<std::string> recipients;
   std::string meta;  // JSON
   std::string raw;   // the message as it will be sent
+  /// Capture mode: recipients start as 'captured' (never delivered) instead of 'queued'.
+  bool capture = false;
+};
+
+/// Recipient states (ARCHITECTURE.md decision 5). Final: delivered, bounced, captured.
+namespace state {
+inline constexpr const char* kQueued = "queued";
+inline constexpr const char* kDeferred = "deferred";
+inline constexpr const char* kDelivered = "delivered";
+inline constexpr const char* kBounced = "bounced";
+inline constexpr const char* kCaptured = "captured";
+}  // namespace state
+
+/// A recipient still to deliver (queued or deferred), for the scheduler's recovery.
+struct PendingRecipient {
+  std::string message_id;
+  std::string address;
+  base::EpochSeconds accepted = 0;
+  int attempts = 0;
+  base::EpochSeconds next_attempt = 0;
+};
+
+/// Events of one type in one 15-minute interval (GetSendStatistics).
+struct EventCount {
+  base::EpochSeconds interval_start = 0;
+  std::string type;
+  std::uint64_t count = 0;
 };
 
 struct EventRecord {
@@ -82,6 +109,9 @@ class Txn {
   /// The message and one queued row per recipient.
   virtual base::Status insert_message(const MessageRecord& message) = 0;
   virtual base::Status insert_event(const EventRecord& event) = 0;
+  /// Moves recipients of one message to `state` (see store::state) after an attempt.
+  virtual base::Status set_recipients(const std::string& message_id, const std::vector<std::string>& addresses,
+                                      const std::string& state, int attempts, base::EpochSeconds next_attempt) = 0;
 };
 
 using WriteJob = std::function<base::Status(Txn&)>;
@@ -110,6 +140,13 @@ class Store {
   virtual base::Result<std::vector<MessageRecord>> messages(const std::string& envelope_from, std::size_t limit) = 0;
   /// Removes messages (all, or the one with `id`) with their recipients; returns how many.
   virtual base::Result<std::size_t> delete_messages(const std::string& id) = 0;
+  /// One message with its bytes and metadata (recipients not filled).
+  virtual base::Result<std::optional<MessageRecord>> message(const std::string& id) = 0;
+  /// Every queued or deferred recipient: what the delivery engine resumes after a restart.
+  virtual base::Result<std::vector<PendingRecipient>> pending_recipients() = 0;
+  /// Event counts per type and 15-minute interval since `since`.
+  virtual base::Result<std::vector<EventCount>> event_counts(const std::string& account, const std::string& region,
+                                                             base::EpochSeconds since) = 0;
   /// Events of one message, oldest first.
   virtual base::Result<std::vector<EventRecord>> events_for(const std::string& message_id) = 0;
 

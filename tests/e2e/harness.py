@@ -10,11 +10,13 @@ into the tables the harness writes. Set SESAME_BUILD to test a copy of the binar
 Run with Debian's interpreter: /usr/bin/python3 (boto3 and botocore from python3-boto3).
 """
 import configparser
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -65,6 +67,7 @@ class Dnsmasq:
         self.txt = []  # (name, value)
         self.mx = []  # (name, host, preference)
         self.cname = []  # (alias, target)
+        self.hosts = []  # (name, address)
 
     def start(self):
         conf = os.path.join(self.workdir, "dnsmasq.conf")
@@ -81,6 +84,8 @@ class Dnsmasq:
                 f.write(f"mx-host={name},{host},{pref}\n")
             for alias, target in self.cname:
                 f.write(f"cname={alias},{target}\n")
+            for name, address in self.hosts:
+                f.write(f"host-record={name},{address}\n")
         self.proc = subprocess.Popen(["/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=" + conf,
                                       "--pid-file=", "--user=root", "--log-facility=-"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -108,6 +113,84 @@ class Dnsmasq:
                 self.proc.kill()
                 self.proc.wait(5)
         self.proc = None
+
+
+def make_cert(directory, name="mx.sink.test"):
+    """A self-signed certificate and key (openssl CLI) for a TLS-speaking sink."""
+    cert, key = os.path.join(directory, "sink.crt"), os.path.join(directory, "sink.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=" + name,
+                    "-keyout", key, "-out", cert], check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+class Sink:
+    """tests/e2e/sink.py (aiosmtpd) in its own process on a free loopback port."""
+
+    def __init__(self, workdir, tls=None, name="sink", host="127.0.0.1", port=None):
+        self.dir = os.path.join(workdir, name)
+        self.host = host
+        self.port = port or free_port()
+        self.tls = tls
+        self.proc = None
+
+    def start(self):
+        args = [sys.executable if sys.executable.startswith("/usr/bin") else "/usr/bin/python3",
+                os.path.join(os.path.dirname(os.path.abspath(__file__)), "sink.py"),
+                "--host", self.host, "--port", str(self.port), "--dir", self.dir]
+        if self.tls:
+            args += ["--tls", *self.tls]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(self.dir + ".log", "ab"))
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.2):
+                    return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("sink exited at start: " + open(self.dir + ".log").read())
+                time.sleep(0.05)
+        raise RuntimeError("sink did not start")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+    def messages(self):
+        """Every message received so far: dicts with mail_from, rcpt_tos, tls, data (bytes)."""
+        out = []
+        if not os.path.isdir(self.dir):
+            return out
+        names = sorted((f for f in os.listdir(self.dir) if f.endswith(".json")), key=lambda f: int(f.split(".")[0]))
+        for name in names:
+            with open(os.path.join(self.dir, name)) as f:
+                m = json.load(f)
+            m["data"] = m["data"].encode("latin-1")
+            out.append(m)
+        return out
+
+    def rcpt_log(self):
+        path = os.path.join(self.dir, "rcpts.jsonl")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def wait_for(self, predicate, timeout=20, what="messages"):
+        """Polls messages() until predicate(messages) is true; bounded in time."""
+        deadline = time.time() + timeout
+        while True:
+            msgs = self.messages()
+            if predicate(msgs):
+                return msgs
+            if time.time() > deadline:
+                raise AssertionError(f"sink: timed out waiting for {what}; have {len(msgs)} messages")
+            time.sleep(0.1)
 
 
 def split_toml_tables(text):
@@ -233,6 +316,15 @@ class Sesame:
         k, s = (key, secret) if key else self.credentials()
         return boto3.client(service, endpoint_url=self.endpoint, region_name=region or self.region,
                             aws_access_key_id=k, aws_secret_access_key=s)
+
+    def ses_clients(self):
+        """boto3 SES v1 and v2 clients that never retry (a retry would hide SES's errors)."""
+        import boto3
+        from botocore.config import Config
+        key, secret = self.credentials()
+        no_retry = Config(retries={"total_max_attempts": 1})
+        return tuple(boto3.client(name, endpoint_url=self.endpoint, region_name=self.region, aws_access_key_id=key,
+                                  aws_secret_access_key=secret, config=no_retry) for name in ("ses", "sesv2"))
 
     def aws_env(self):
         k, s = self.credentials()

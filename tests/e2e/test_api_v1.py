@@ -656,9 +656,9 @@ class V1Account(harness.ServerCase):
         self.assertEqual(r["SendDataPoints"], [])
 
     def test_unimplemented_operation(self):
-        with self.assertClientError("NotImplemented", 501, "SendEmail"):
-            self.ses.send_email(Source="a@example.com", Destination={"ToAddresses": ["b@example.com"]},
-                                Message={"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}})
+        with self.assertClientError("NotImplemented", 501, "SendBounce"):
+            self.ses.send_bounce(OriginalMessageId="m", BounceSender="b@example.com",
+                                 BouncedRecipientInfoList=[{"Recipient": "a@example.com", "BounceType": "DoesNotExist"}])
         self.assertTrue(harness.alive(self.server))
 
     def test_response_metadata(self):

@@ -21,7 +21,7 @@ class FakeClock final : public base::Clock {
   base::EpochSeconds t_;
 };
 
-/// Answers TXT/MX from tables; names listed in `temp_fail` answer "could not tell".
+/// Answers TXT/MX/A from tables; names listed in `temp_fail` answer "could not tell".
 class StaticResolver final : public dns::Resolver {
  public:
   dns::TxtAnswer txt(const std::string& name) override {
@@ -38,8 +38,16 @@ class StaticResolver final : public dns::Resolver {
     if (it == mx_records.end()) return {dns::Outcome::kNotFound, {}, ""};
     return {dns::Outcome::kFound, {dns::MxRecord{10, it->second}}, ""};
   }
+  dns::AddressAnswer addresses(const std::string& name) override {
+    std::lock_guard lk(mu_);
+    if (temp_fail.count(name)) return {dns::Outcome::kTempFail, {}, "static temp failure"};
+    auto it = a_records.find(name);
+    if (it == a_records.end()) return {dns::Outcome::kNotFound, {}, ""};
+    return {dns::Outcome::kFound, {it->second}, ""};
+  }
   std::map<std::string, std::string> txt_records;
   std::map<std::string, std::string> mx_records;
+  std::map<std::string, std::string> a_records;
   std::map<std::string, bool> temp_fail;
 
  private:

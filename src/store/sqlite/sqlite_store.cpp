@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_by_account_time ON messages(account, region, accepted);
 CREATE TABLE IF NOT EXISTS recipients (
   message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE, address TEXT NOT NULL,
-  state TEXT NOT NULL, PRIMARY KEY (message_id, address)) WITHOUT ROWID;
+  state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt REAL NOT NULL DEFAULT 0,
+  PRIMARY KEY (message_id, address)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, region TEXT NOT NULL,
   message_id TEXT NOT NULL, type TEXT NOT NULL, body TEXT NOT NULL, created REAL NOT NULL);
@@ -48,6 +49,15 @@ CREATE INDEX IF NOT EXISTS events_by_message ON events(message_id, seq);
 -- sweep) can scan; an index would add pages to every commit.
 DROP INDEX IF EXISTS docs_by_kind;
 )sql";
+
+// Schema changes after the first release, applied once in order (PRAGMA user_version).
+constexpr const char* kMigrations[] = {
+    // 1: delivery bookkeeping on recipients (databases made before the delivery engine).
+    "ALTER TABLE recipients ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE recipients ADD COLUMN next_attempt REAL NOT NULL DEFAULT 0;"
+    // Until then only capture mode accepted mail: what it kept must never be delivered.
+    "UPDATE recipients SET state='captured' WHERE state='queued';",
+};
 
 Error db_error(sqlite3* db, const char* what) {
   return base::make_error(ErrorCode::kInternal, std::string(what) + ": " + sqlite3_errmsg(db));
@@ -118,6 +128,19 @@ class Stmt {
   sqlite3_stmt* s_ = nullptr;
 };
 
+/// A row of "SELECT id, account, region, accepted, envelope_from, meta, raw FROM messages".
+MessageRecord message_row(const Stmt& s) {
+  MessageRecord m;
+  m.id = s.text(0);
+  m.account = s.text(1);
+  m.region = s.text(2);
+  m.accepted = s.real(3);
+  m.envelope_from = s.text(4);
+  m.meta = s.text(5);
+  m.raw = s.text(6);
+  return m;
+}
+
 /// Runs a one-statement command with no result rows through the connection's cache.
 Status run(Conn& c, const char* sql) {
   Stmt s(c, sql);
@@ -132,6 +155,39 @@ Status exec(sqlite3* db, const char* sql) {
     sqlite3_free(err);
     return base::make_error(ErrorCode::kInternal, std::string("sqlite: ") + msg);
   }
+  return base::ok_status();
+}
+
+int user_version(sqlite3* db) {
+  sqlite3_stmt* st = nullptr;
+  int v = 0;
+  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    v = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
+
+/// A new database gets the current schema and skips the migrations; an older one gets
+/// the migrations it has not had, each in its own transaction.
+Status migrate(sqlite3* db) {
+  constexpr int kCurrent = int(std::size(kMigrations));
+  bool fresh = true;
+  {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE name='recipients'", -1, &st, nullptr) == SQLITE_OK)
+      fresh = sqlite3_step(st) != SQLITE_ROW;
+    sqlite3_finalize(st);
+  }
+  SESAME_CHECK(exec(db, kSchema));
+  int v = fresh ? kCurrent : user_version(db);
+  for (; v < kCurrent; ++v) {
+    std::string sql = std::string("BEGIN;") + kMigrations[v] + "PRAGMA user_version=" + std::to_string(v + 1) + ";COMMIT;";
+    if (auto s = exec(db, sql.c_str()); !s.ok()) {
+      (void)exec(db, "ROLLBACK");
+      return s;
+    }
+  }
+  if (fresh) SESAME_CHECK(exec(db, ("PRAGMA user_version=" + std::to_string(kCurrent)).c_str()));
   return base::ok_status();
 }
 
@@ -154,7 +210,7 @@ Result<sqlite3*> open_connection(const SqliteOptions& o, bool writer) {
     // Checkpoints run on their own thread (see Checkpointer), never inside a commit, so a
     // WAL checkpoint's copying and fsyncs do not stall the writers queued behind it.
     (void)exec(db, "PRAGMA wal_autocheckpoint=0;");
-    if (auto s = exec(db, kSchema); !s.ok()) {
+    if (auto s = migrate(db); !s.ok()) {
       sqlite3_close(db);
       return s.error();
     }
@@ -240,9 +296,9 @@ class SqliteTxn final : public Txn {
         .bind(6, (long long)m.recipients.size()).bind(7, m.meta).bind(8, m.raw);
     if (s.step() != SQLITE_DONE) return db_error(db_, "insert message");
     for (const auto& r : m.recipients) {
-      Stmt t(c_, "INSERT OR IGNORE INTO recipients(message_id,address,state) VALUES(?,?,'queued')");
+      Stmt t(c_, "INSERT OR IGNORE INTO recipients(message_id,address,state) VALUES(?,?,?)");
       if (!t.valid()) return db_error(db_, "prepare");
-      t.bind(1, m.id).bind(2, r);
+      t.bind(1, m.id).bind(2, r).bind(3, std::string(m.capture ? state::kCaptured : state::kQueued));
       if (t.step() != SQLITE_DONE) return db_error(db_, "insert recipient");
     }
     return base::ok_status();
@@ -252,6 +308,16 @@ class SqliteTxn final : public Txn {
     if (!s.valid()) return db_error(db_, "prepare");
     s.bind(1, e.account).bind(2, e.region).bind(3, e.message_id).bind(4, e.type).bind(5, e.body).bind(6, e.created);
     if (s.step() != SQLITE_DONE) return db_error(db_, "insert event");
+    return base::ok_status();
+  }
+  Status set_recipients(const std::string& message_id, const std::vector<std::string>& addresses,
+                        const std::string& st, int attempts, base::EpochSeconds next_attempt) override {
+    for (const auto& a : addresses) {
+      Stmt s(c_, "UPDATE recipients SET state=?, attempts=?, next_attempt=? WHERE message_id=? AND address=?");
+      if (!s.valid()) return db_error(db_, "prepare");
+      s.bind(1, st).bind(2, (long long)attempts).bind(3, next_attempt).bind(4, message_id).bind(5, a);
+      if (s.step() != SQLITE_DONE) return db_error(db_, "update recipient");
+    }
     return base::ok_status();
   }
   Status set_production(const std::string& id, bool production) override {
@@ -374,17 +440,7 @@ class SqliteStore final : public Store {
       s.bind(1, envelope_from).bind(2, (long long)limit);
       std::vector<MessageRecord> out;
       int rc;
-      while ((rc = s.step()) == SQLITE_ROW) {
-        MessageRecord m;
-        m.id = s.text(0);
-        m.account = s.text(1);
-        m.region = s.text(2);
-        m.accepted = s.real(3);
-        m.envelope_from = s.text(4);
-        m.meta = s.text(5);
-        m.raw = s.text(6);
-        out.push_back(std::move(m));
-      }
+      while ((rc = s.step()) == SQLITE_ROW) out.push_back(message_row(s));
       if (rc != SQLITE_DONE) return db_error(db, "list messages");
       return out;
     });
@@ -397,6 +453,50 @@ class SqliteStore final : public Store {
     });
     if (!st.ok()) return st.error();
     return n;
+  }
+  Result<std::optional<MessageRecord>> message(const std::string& id) override {
+    return with_reader([&](Conn& c) -> Result<std::optional<MessageRecord>> {
+      sqlite3* db = c.db;
+      Stmt s(c, "SELECT id, account, region, accepted, envelope_from, meta, raw FROM messages WHERE id=?");
+      if (!s.valid()) return db_error(db, "prepare");
+      s.bind(1, id);
+      int rc = s.step();
+      if (rc == SQLITE_DONE) return std::optional<MessageRecord>();
+      if (rc != SQLITE_ROW) return db_error(db, "message");
+      return std::optional<MessageRecord>(message_row(s));
+    });
+  }
+  Result<std::vector<PendingRecipient>> pending_recipients() override {
+    return with_reader([&](Conn& c) -> Result<std::vector<PendingRecipient>> {
+      sqlite3* db = c.db;
+      Stmt s(c,
+             "SELECT r.message_id, r.address, m.accepted, r.attempts, r.next_attempt FROM recipients r "
+             "JOIN messages m ON m.id = r.message_id WHERE r.state IN ('queued','deferred') ORDER BY m.accepted");
+      if (!s.valid()) return db_error(db, "prepare");
+      std::vector<PendingRecipient> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW)
+        out.push_back(PendingRecipient{s.text(0), s.text(1), s.real(2), int(s.integer(3)), s.real(4)});
+      if (rc != SQLITE_DONE) return db_error(db, "pending recipients");
+      return out;
+    });
+  }
+  Result<std::vector<EventCount>> event_counts(const std::string& account, const std::string& region,
+                                               base::EpochSeconds since) override {
+    return with_reader([&](Conn& c) -> Result<std::vector<EventCount>> {
+      sqlite3* db = c.db;
+      Stmt s(c,
+             "SELECT CAST(created / 900 AS INTEGER) * 900, type, COUNT(*) FROM events "
+             "WHERE account=? AND region=? AND created>=? GROUP BY 1, 2 ORDER BY 1");
+      if (!s.valid()) return db_error(db, "prepare");
+      s.bind(1, account).bind(2, region).bind(3, since);
+      std::vector<EventCount> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW)
+        out.push_back(EventCount{s.real(0), s.text(1), static_cast<std::uint64_t>(s.integer(2))});
+      if (rc != SQLITE_DONE) return db_error(db, "event counts");
+      return out;
+    });
   }
   Result<std::vector<EventRecord>> events_for(const std::string& message_id) override {
     return with_reader([&](Conn& c) -> Result<std::vector<EventRecord>> {

@@ -1,0 +1,409 @@
+#include "delivery/engine.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "base/ids.hpp"
+#include "base/log.hpp"
+#include "delivery/outcome.hpp"
+#include "delivery/smtp_client.hpp"
+#include "mime/dsn.hpp"
+
+namespace sesame::delivery {
+namespace {
+
+std::string domain_of(const std::string& address) {
+  auto at = address.rfind('@');
+  std::string d = at == std::string::npos ? std::string() : address.substr(at + 1);
+  for (char& c : d) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return d;
+}
+
+std::string header_block(const std::string& raw) {
+  auto end = raw.find("\r\n\r\n");
+  return end == std::string::npos ? raw.substr(0, std::min<std::size_t>(raw.size(), 64 * 1024)) : raw.substr(0, end + 2);
+}
+
+struct Idle {
+  std::unique_ptr<SmtpClient> client;
+  double since = 0;
+};
+
+}  // namespace
+
+struct Engine::Impl {
+  store::Store& store;
+  dns::Resolver& resolver;
+  const base::Clock& clock;
+  EngineOptions o;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  queue::Scheduler sched;
+  bool stopping = false;
+  std::vector<std::thread> workers;
+
+  std::mutex pool_mu;
+  std::unordered_map<std::string, std::vector<Idle>> pool;  // idle connections per destination domain
+
+  Impl(store::Store& s, dns::Resolver& r, const base::Clock& c, EngineOptions opts)
+      : store(s), resolver(r), clock(c), o(std::move(opts)), sched(o.limits) {}
+
+  ClientOptions client_options(bool require_tls) const {
+    ClientOptions co;
+    co.helo_name = o.helo_name;
+    co.connect_timeout = o.connect_timeout;
+    co.command_timeout = o.command_timeout;
+    co.data_timeout = o.data_timeout;
+    co.require_tls = require_tls;
+    return co;
+  }
+
+  /// Adds jobs (one per destination domain) for `recipients` of a message. Caller holds mu.
+  void add_jobs_locked(const std::string& message_id, const std::vector<std::string>& recipients, int attempts, double due) {
+    std::map<std::string, std::vector<std::string>> by_domain;
+    for (const auto& r : recipients) by_domain[domain_of(r)].push_back(r);
+    for (auto& [domain, rs] : by_domain) sched.add(queue::Job{message_id, domain, std::move(rs), attempts, due});
+  }
+
+  std::unique_ptr<SmtpClient> take_idle(const std::string& domain, double now) {
+    std::lock_guard lk(pool_mu);
+    auto it = pool.find(domain);
+    if (it == pool.end()) return nullptr;
+    auto& v = it->second;
+    while (!v.empty()) {
+      Idle idle = std::move(v.back());
+      v.pop_back();
+      if (now - idle.since <= o.idle_seconds) {
+        if (v.empty()) pool.erase(it);
+        return std::move(idle.client);
+      }
+      idle.client->quit();
+    }
+    pool.erase(it);
+    return nullptr;
+  }
+
+  void put_idle(const std::string& domain, std::unique_ptr<SmtpClient> c, double now) {
+    std::lock_guard lk(pool_mu);
+    auto& v = pool[domain];
+    if (int(v.size()) >= o.limits.per_domain) {
+      c->quit();
+      return;
+    }
+    v.push_back(Idle{std::move(c), now});
+  }
+
+  void sweep_idle(double now, bool all) {
+    std::vector<std::unique_ptr<SmtpClient>> closing;
+    {
+      std::lock_guard lk(pool_mu);
+      for (auto it = pool.begin(); it != pool.end();) {
+        auto& v = it->second;
+        for (auto i = v.begin(); i != v.end();) {
+          if (all || now - i->since > o.idle_seconds) {
+            closing.push_back(std::move(i->client));
+            i = v.erase(i);
+          } else {
+            ++i;
+          }
+        }
+        it = v.empty() ? pool.erase(it) : std::next(it);
+      }
+    }
+    for (auto& c : closing) c->quit();  // outside the lock: QUIT waits for a reply
+  }
+
+  /// Opens a connection for `domain`: MX hosts in preference order (the domain itself when
+  /// it has none, RFC 5321 §5.1), their addresses in turn. On failure fills `fail` with a
+  /// decision for every recipient.
+  std::unique_ptr<SmtpClient> connect(const std::string& domain, bool require_tls, Decision& fail) {
+    dns::MxAnswer mx = resolver.mx(domain);
+    std::vector<std::string> hosts;
+    if (mx.outcome == dns::Outcome::kTempFail) {
+      fail = temporary("DNS lookup of the MX records of " + domain + " failed: " + mx.error, "TransientCommunicationFailure");
+      return nullptr;
+    }
+    if (mx.outcome == dns::Outcome::kFound) {
+      if (mx.records.size() == 1 && (mx.records[0].host.empty() || mx.records[0].host == ".")) {
+        fail = permanent("5.1.10", "550 5.1.10 " + domain + " does not accept mail (null MX, RFC 7505)");
+        return nullptr;
+      }
+      for (const auto& r : mx.records)
+        if (!r.host.empty() && r.host != ".") hosts.push_back(r.host);
+    } else {
+      hosts.push_back(domain);
+    }
+    Failure last;
+    bool temp_dns = false, any_address = false;
+    for (const auto& host : hosts) {
+      dns::AddressAnswer a = resolver.addresses(host);
+      if (a.outcome == dns::Outcome::kTempFail) {
+        temp_dns = true;
+        last.error = "DNS lookup of " + host + " failed: " + a.error;
+        continue;
+      }
+      std::size_t tried = 0;
+      for (const auto& ip : a.addresses) {
+        if (tried++ >= o.max_addresses_per_host) break;
+        any_address = true;
+        Failure f;
+        auto c = SmtpClient::open(ip, o.mx_port, host, client_options(require_tls), f);
+        if (c) return c;
+        if (!f.error.empty() || f.reply) last = f;
+      }
+    }
+    if (!any_address && !temp_dns) {
+      fail = permanent("5.1.2", "550 5.1.2 Host or domain name not found: no MX or address records for " + domain, "General");
+      return nullptr;
+    }
+    if (last.reply && last.reply->permanent()) {
+      fail = decide(*last.reply);
+      return nullptr;
+    }
+    if (last.reply) {
+      fail = decide(*last.reply);
+      return nullptr;
+    }
+    fail = temporary(last.error.empty() ? "no MX host of " + domain + " could be reached" : last.error,
+                     "TransientCommunicationFailure", last.tls_missing ? "4.7.10" : "4.4.1");
+    return nullptr;
+  }
+
+  /// One attempt for a job's recipients. Fills per-recipient decisions and the remote peer.
+  std::vector<Decision> attempt(const queue::Job& job, const std::string& mail_from, const std::string& raw,
+                                bool require_tls, EventContext& ctx) {
+    std::vector<Decision> out(job.recipients.size());
+    for (int round = 0; round < 2; ++round) {
+      std::unique_ptr<SmtpClient> c = round == 0 ? take_idle(job.domain, clock.now()) : nullptr;
+      if (c && require_tls && !c->tls()) {
+        c->quit();
+        c.reset();
+      }
+      const bool reused = c != nullptr;
+      if (!c) {
+        Decision fail;
+        c = connect(job.domain, require_tls, fail);
+        if (!c) {
+          std::fill(out.begin(), out.end(), fail);
+          return out;
+        }
+      }
+      ctx.remote_ip = c->ip();
+      ctx.remote_host = c->host();
+      auto results = c->send(mail_from, job.recipients, raw);
+      bool none_answered = std::all_of(results.begin(), results.end(), [](const RcptResult& r) { return !r.reply; });
+      if (reused && none_answered) {
+        // The server closed the idle connection meanwhile: try once on a fresh one.
+        c.reset();
+        continue;
+      }
+      for (std::size_t i = 0; i < results.size(); ++i) out[i] = decide(results[i]);
+      if (c->reusable() && c->transactions() < o.max_transactions_per_connection)
+        put_idle(job.domain, std::move(c), clock.now());
+      else
+        c->quit();
+      return out;
+    }
+    return out;
+  }
+
+  void run(const queue::Job& job) {
+    auto loaded = store.message(job.message_id);
+    if (!loaded.ok()) {
+      base::log().error("delivery: cannot load message {}: {}", job.message_id, loaded.error().message);
+      retry_later(job, 30);
+      return;
+    }
+    if (!loaded.value()) return;  // deleted meanwhile
+    const store::MessageRecord& rec = *loaded.value();
+    json meta = json::parse(rec.meta, nullptr, false);
+    if (meta.is_discarded()) meta = json::object();
+    json d = meta.value("delivery", json::object());
+    const std::string return_path = d.value("return_path", std::string());
+    const bool require_tls = d.value("require_tls", false);
+    const double expiry = rec.accepted + d.value("max_delivery_seconds", 50400.0);
+
+    EventContext ctx;
+    ctx.mail = meta.value("mail", json());
+    ctx.reporting_mta = o.helo_name;
+    std::vector<Decision> decisions = attempt(job, return_path, rec.raw, require_tls, ctx);
+    ctx.now = clock.now();
+    commit(job, rec, d, expiry, ctx, decisions);
+  }
+
+  void commit(const queue::Job& job, const store::MessageRecord& rec, const json& d, double expiry, EventContext& ctx,
+              std::vector<Decision>& decisions) {
+    const double now = ctx.now;
+    const int attempts = job.attempts + 1;
+    std::vector<std::string> delivered, deferred, bounced;
+    std::vector<std::pair<std::string, Decision>> delayed_list, bounced_list;
+    for (std::size_t i = 0; i < job.recipients.size(); ++i) {
+      Decision& dec = decisions[i];
+      const std::string& r = job.recipients[i];
+      if (dec.kind == Decision::kDeferred && now >= expiry) {
+        // Retries exhausted: SES reports a soft bounce it stopped retrying as a Transient Bounce.
+        dec.kind = Decision::kBounced;
+        dec.bounce_type = "Transient";
+        dec.bounce_subtype = "General";
+        dec.diagnostic = "Message expired after " + std::to_string(attempts) + " attempts: " + dec.diagnostic;
+        if (dec.status.empty() || dec.status[0] != '5') dec.status = "4.4.7";
+      }
+      switch (dec.kind) {
+        case Decision::kDelivered: delivered.push_back(r); break;
+        case Decision::kDeferred: deferred.push_back(r); delayed_list.emplace_back(r, dec); break;
+        case Decision::kBounced: bounced.push_back(r); bounced_list.emplace_back(r, dec); break;
+      }
+    }
+    const double next = std::min(now + o.retry.delay(attempts), expiry);
+
+    std::vector<store::EventRecord> events;
+    const bool has_events = ctx.mail.is_object() && !rec.account.empty();
+    if (has_events) {
+      for (std::size_t i = 0; i < job.recipients.size(); ++i)
+        if (decisions[i].kind == Decision::kDelivered)
+          events.push_back({rec.account, rec.region, rec.id, "Delivery",
+                            delivery_event(ctx, rec.accepted, job.recipients[i], decisions[i].diagnostic).dump(), now});
+      if (!delayed_list.empty())
+        events.push_back({rec.account, rec.region, rec.id, "DeliveryDelay",
+                          delay_event(ctx, delayed_list.front().second.delay_type, expiry, delayed_list).dump(), now});
+      std::map<std::pair<std::string, std::string>, std::vector<std::pair<std::string, Decision>>> groups;
+      for (const auto& b : bounced_list) groups[{b.second.bounce_type, b.second.bounce_subtype}].push_back(b);
+      for (const auto& [type, list] : groups)
+        events.push_back({rec.account, rec.region, rec.id, "Bounce",
+                          bounce_event(ctx, type.first, type.second, list, base::ses_message_id(now, o.message_id_prefix)).dump(),
+                          now});
+    }
+
+    // A DSN to the sender (RFC 3464) when feedback forwarding is on; never for a DSN.
+    std::optional<store::MessageRecord> dsn;
+    const std::string source = d.value("source", std::string());
+    if (!bounced_list.empty() && d.value("feedback_forwarding", true) && !d.value("dsn", false) &&
+        !d.value("return_path", std::string()).empty() && !source.empty()) {
+      mime::Dsn m;
+      m.from = "MAILER-DAEMON@" + o.bounce_domain;
+      m.to = source;
+      m.reporting_mta = o.helo_name;
+      const std::string id = base::ses_message_id(now, o.message_id_prefix);
+      m.message_id = id + "@" + o.bounce_domain;
+      m.original_headers = header_block(rec.raw);
+      m.arrival = rec.accepted;
+      m.now = now;
+      for (const auto& [addr, dec] : bounced_list) m.recipients.push_back({addr, dec.status, ctx.remote_host, dec.diagnostic});
+      json meta{{"delivery", {{"return_path", ""}, {"dsn", true}, {"source", ""}, {"max_delivery_seconds", 5 * 86400}}}};
+      dsn = store::MessageRecord{id, "", rec.region, now, "", {source}, meta.dump(), mime::build_dsn(m)};
+    }
+
+    auto st = store.write([&](store::Txn& t) -> base::Status {
+      if (!delivered.empty()) SESAME_CHECK(t.set_recipients(rec.id, delivered, store::state::kDelivered, attempts, now));
+      if (!deferred.empty()) SESAME_CHECK(t.set_recipients(rec.id, deferred, store::state::kDeferred, attempts, next));
+      if (!bounced.empty()) SESAME_CHECK(t.set_recipients(rec.id, bounced, store::state::kBounced, attempts, now));
+      for (const auto& e : events) SESAME_CHECK(t.insert_event(e));
+      if (dsn) SESAME_CHECK(t.insert_message(*dsn));
+      return base::ok_status();
+    });
+    if (!st.ok()) {
+      // Nothing changed in the store: the whole job stays queued there and runs again.
+      base::log().error("delivery: cannot record the outcome for {}: {}", rec.id, st.error().message);
+      retry_later(job, 30);
+      return;
+    }
+    for (const auto& [addr, dec] : bounced_list)
+      base::log().info("delivery: {} to {} bounced ({} {}): {}", rec.id, addr, dec.bounce_type, dec.bounce_subtype, dec.diagnostic);
+    if (!deferred.empty())
+      base::log().info("delivery: {} to {} deferred (attempt {}): {}", rec.id, job.domain, attempts, delayed_list.front().second.diagnostic);
+    std::lock_guard lk(mu);
+    if (!deferred.empty()) sched.add(queue::Job{rec.id, job.domain, deferred, attempts, next});
+    if (dsn) add_jobs_locked(dsn->id, dsn->recipients, 0, now);
+    cv.notify_all();
+  }
+
+  void retry_later(const queue::Job& job, double seconds) {
+    std::lock_guard lk(mu);
+    queue::Job again = job;
+    again.due = clock.now() + seconds;
+    sched.add(std::move(again));
+  }
+
+  void worker() {
+    std::unique_lock lk(mu);
+    double last_sweep = 0;
+    while (!stopping) {
+      const double now = clock.now();
+      if (auto job = sched.take(now)) {
+        lk.unlock();
+        run(*job);
+        lk.lock();
+        sched.finish(job->domain);
+        cv.notify_all();
+        continue;
+      }
+      if (now - last_sweep >= 1) {
+        last_sweep = now;
+        lk.unlock();
+        sweep_idle(now, false);
+        lk.lock();
+        continue;
+      }
+      double wait = 1.0;
+      if (auto due = sched.next_due()) wait = std::clamp(*due - now, 0.005, 1.0);
+      cv.wait_for(lk, std::chrono::duration<double>(wait));
+    }
+  }
+};
+
+Engine::Engine(store::Store& store, dns::Resolver& resolver, const base::Clock& clock, EngineOptions options)
+    : impl_(std::make_unique<Impl>(store, resolver, clock, std::move(options))) {}
+
+Engine::~Engine() { stop(); }
+
+base::Status Engine::start() {
+  SESAME_ASSIGN(auto pending, impl_->store.pending_recipients());
+  {
+    std::lock_guard lk(impl_->mu);
+    // Group recipients of one message that share a retry time into one job per domain.
+    std::size_t i = 0;
+    while (i < pending.size()) {
+      std::size_t j = i;
+      std::vector<std::string> rs;
+      while (j < pending.size() && pending[j].message_id == pending[i].message_id &&
+             pending[j].attempts == pending[i].attempts && pending[j].next_attempt == pending[i].next_attempt)
+        rs.push_back(pending[j++].address);
+      impl_->add_jobs_locked(pending[i].message_id, rs, pending[i].attempts, pending[i].next_attempt);
+      i = j;
+    }
+  }
+  if (!pending.empty()) base::log().info("delivery: resumed {} queued recipients", pending.size());
+  int n = std::max(1, impl_->o.limits.global);
+  for (int k = 0; k < n; ++k) impl_->workers.emplace_back([this] { impl_->worker(); });
+  return base::ok_status();
+}
+
+void Engine::stop() {
+  {
+    std::lock_guard lk(impl_->mu);
+    if (impl_->stopping && impl_->workers.empty()) return;
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  for (auto& t : impl_->workers) t.join();
+  impl_->workers.clear();
+  impl_->sweep_idle(0, true);
+}
+
+void Engine::submit(const std::string& message_id, const std::vector<std::string>& recipients) {
+  std::lock_guard lk(impl_->mu);
+  impl_->add_jobs_locked(message_id, recipients, 0, impl_->clock.now());
+  impl_->cv.notify_one();
+}
+
+Engine::Stats Engine::stats() {
+  std::lock_guard lk(impl_->mu);
+  return Stats{impl_->sched.waiting(), impl_->sched.running()};
+}
+
+}  // namespace sesame::delivery

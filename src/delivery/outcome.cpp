@@ -1,0 +1,114 @@
+#include "delivery/outcome.hpp"
+
+#include "base/clock.hpp"
+
+namespace sesame::delivery {
+namespace {
+std::string status_of(const smtp::Reply& r) {
+  if (!r.enhanced.empty()) return r.enhanced;
+  return std::to_string(r.code / 100) + ".0.0";
+}
+
+json recipient_entries(const std::vector<std::pair<std::string, Decision>>& rs, bool with_action) {
+  json out = json::array();
+  for (const auto& [address, d] : rs) {
+    json e{{"emailAddress", address}, {"status", d.status}, {"diagnosticCode", "smtp; " + d.diagnostic}};
+    if (with_action) e["action"] = "failed";
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+}  // namespace
+
+Decision temporary(const std::string& diagnostic, const std::string& delay_type, const std::string& status) {
+  Decision d;
+  d.kind = Decision::kDeferred;
+  d.status = status;
+  d.diagnostic = diagnostic;
+  d.delay_type = delay_type;
+  return d;
+}
+
+Decision permanent(const std::string& status, const std::string& diagnostic, const std::string& subtype) {
+  Decision d;
+  d.kind = Decision::kBounced;
+  d.status = status;
+  d.diagnostic = diagnostic;
+  d.bounce_type = "Permanent";
+  d.bounce_subtype = subtype;
+  return d;
+}
+
+Decision decide(const smtp::Reply& r) {
+  Decision d;
+  d.status = status_of(r);
+  d.diagnostic = r.text();
+  if (r.positive()) {
+    d.kind = Decision::kDelivered;
+    return d;
+  }
+  const std::string& s = d.status;
+  auto starts = [&](const char* p) { return s.rfind(p, 0) == 0; };
+  if (r.transient()) {
+    d.kind = Decision::kDeferred;
+    d.delay_type = starts("4.2.2") ? "MailboxFull" : starts("4.7.") ? "SpamDetected" : "RecipientServerError";
+    return d;
+  }
+  // SES's table (§6.3): a full mailbox, an oversized message or rejected content are
+  // Transient bounces; an address that does not exist is Permanent/NoEmail.
+  d.kind = Decision::kBounced;
+  d.bounce_type = "Permanent";
+  d.bounce_subtype = "General";
+  if (starts("5.2.2")) {
+    d.bounce_type = "Transient";
+    d.bounce_subtype = "MailboxFull";
+  } else if (starts("5.3.4") || starts("5.2.3")) {
+    d.bounce_type = "Transient";
+    d.bounce_subtype = "MessageTooLarge";
+  } else if (starts("5.6.")) {
+    d.bounce_type = "Transient";
+    d.bounce_subtype = "ContentRejected";
+  } else if (starts("5.1.1") || starts("5.1.0") || starts("5.1.10") || starts("5.1.2")) {
+    d.bounce_subtype = "NoEmail";
+  }
+  return d;
+}
+
+Decision decide(const RcptResult& r) {
+  if (r.reply) return decide(*r.reply);
+  return temporary(r.error, "TransientCommunicationFailure");
+}
+
+json delivery_event(const EventContext& c, double accepted, const std::string& recipient, const std::string& smtp_response) {
+  json delivery{{"timestamp", base::format_iso8601(c.now)},
+                {"processingTimeMillis", static_cast<long long>((c.now - accepted) * 1000)},
+                {"recipients", json::array({recipient})},
+                {"smtpResponse", smtp_response},
+                {"reportingMTA", c.reporting_mta}};
+  if (!c.remote_ip.empty()) delivery["remoteMtaIp"] = c.remote_ip;
+  return json{{"eventType", "Delivery"}, {"mail", c.mail}, {"delivery", delivery}};
+}
+
+json bounce_event(const EventContext& c, const std::string& bounce_type, const std::string& subtype,
+                  const std::vector<std::pair<std::string, Decision>>& recipients, const std::string& feedback_id) {
+  json bounce{{"bounceType", bounce_type},
+              {"bounceSubType", subtype},
+              {"bouncedRecipients", recipient_entries(recipients, true)},
+              {"timestamp", base::format_iso8601(c.now)},
+              {"feedbackId", feedback_id},
+              {"reportingMTA", "dns; " + c.reporting_mta}};
+  if (!c.remote_ip.empty()) bounce["remoteMtaIp"] = c.remote_ip;
+  return json{{"eventType", "Bounce"}, {"mail", c.mail}, {"bounce", bounce}};
+}
+
+json delay_event(const EventContext& c, const std::string& delay_type, double expiration,
+                 const std::vector<std::pair<std::string, Decision>>& recipients) {
+  json delay{{"timestamp", base::format_iso8601(c.now)},
+             {"delayType", delay_type},
+             {"expirationTime", base::format_iso8601(expiration)},
+             {"delayedRecipients", recipient_entries(recipients, false)}};
+  if (!c.reporting_mta.empty()) delay["reportingMTA"] = c.reporting_mta;
+  return json{{"eventType", "DeliveryDelay"}, {"mail", c.mail}, {"deliveryDelay", delay}};
+}
+
+}  // namespace sesame::delivery

@@ -1,0 +1,46 @@
+// What one delivery attempt means for each recipient, in SES's terms: delivered, delayed
+// (DeliveryDelay, retried) or bounced (Bounce with SES's type and sub-type), and the event
+// records each produces (reference §6.3). Pure functions.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "delivery/smtp_client.hpp"
+
+namespace sesame::delivery {
+
+using json = nlohmann::json;
+
+struct Decision {
+  enum Kind { kDelivered, kDeferred, kBounced } kind = kDeferred;
+  std::string status;      // RFC 3463 code: "2.0.0", "4.4.1", "5.1.1"
+  std::string diagnostic;  // "550 5.1.1 user unknown" or local text
+  std::string bounce_type = "Permanent", bounce_subtype = "General";
+  std::string delay_type = "TransientCommunicationFailure";
+};
+
+/// From a recipient's transaction result.
+Decision decide(const RcptResult& r);
+/// From a remote reply that ended the attempt for every recipient (greeting, EHLO).
+Decision decide(const smtp::Reply& r);
+Decision temporary(const std::string& diagnostic, const std::string& delay_type, const std::string& status = "4.4.1");
+Decision permanent(const std::string& status, const std::string& diagnostic, const std::string& subtype = "General");
+
+struct EventContext {
+  json mail;               // the Send event's `mail` object
+  double now = 0;
+  std::string reporting_mta;  // this host
+  std::string remote_ip;
+  std::string remote_host;
+};
+
+json delivery_event(const EventContext& c, double accepted, const std::string& recipient, const std::string& smtp_response);
+json bounce_event(const EventContext& c, const std::string& bounce_type, const std::string& subtype,
+                  const std::vector<std::pair<std::string, Decision>>& recipients, const std::string& feedback_id);
+json delay_event(const EventContext& c, const std::string& delay_type, double expiration,
+                 const std::vector<std::pair<std::string, Decision>>& recipients);
+
+}  // namespace sesame::delivery

@@ -1,0 +1,85 @@
+// The outbound SMTP client: one connection to one MX address, EHLO, STARTTLS when offered
+// (TLS 1.2+; REQUIRE policy refuses to go on in clear), and transactions with PIPELINING,
+// SIZE, 8BITMIME and SMTPUTF8. Blocking I/O with a deadline on every step: delivery runs
+// on its own worker threads, one connection per worker at a time (docs/decisions/004).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "smtp/reply.hpp"
+
+namespace sesame::delivery {
+
+struct ClientOptions {
+  std::string helo_name = "localhost";
+  double connect_timeout = 30;
+  double command_timeout = 300;  // RFC 5321 §4.5.3.2: 5 minutes per command
+  double data_timeout = 600;     // for the final "." (10 minutes)
+  bool require_tls = false;
+};
+
+/// Why a connection could not be opened (or went away): a remote reply, or local text.
+struct Failure {
+  std::optional<smtp::Reply> reply;
+  std::string error;  // when there is no reply (network, timeout, TLS)
+  bool tls_missing = false;
+};
+
+/// One recipient's outcome in a transaction: the reply that decided it, or a local error
+/// (the connection failed before a decision; always temporary).
+struct RcptResult {
+  std::optional<smtp::Reply> reply;
+  std::string error;
+};
+
+class TlsClientContext;
+
+class SmtpClient {
+ public:
+  ~SmtpClient();
+  SmtpClient(const SmtpClient&) = delete;
+  SmtpClient& operator=(const SmtpClient&) = delete;
+
+  /// Connects to `ip`:`port`, reads the greeting, says EHLO (HELO if refused), and upgrades
+  /// with STARTTLS when offered. Fails when TLS is required and not achieved.
+  static std::unique_ptr<SmtpClient> open(const std::string& ip, int port, const std::string& host,
+                                          const ClientOptions& options, Failure& failure);
+
+  /// One transaction: results in the order of `recipients`. `data` is the message with
+  /// CRLF line ends, not yet dot-stuffed.
+  std::vector<RcptResult> send(const std::string& mail_from, const std::vector<std::string>& recipients,
+                               const std::string& data);
+
+  /// True when the connection is still in a clean state for another transaction.
+  bool reusable() const { return usable_; }
+  bool tls() const { return tls_ != nullptr; }
+  const std::string& ip() const { return ip_; }
+  const std::string& host() const { return host_; }
+  int transactions() const { return transactions_; }
+  /// Says QUIT (best effort, short timeout) and closes.
+  void quit();
+
+ private:
+  SmtpClient() = default;
+  bool write_all(const std::string& bytes, double timeout, std::string& error);
+  bool read_reply(smtp::Reply& out, double timeout, std::string& error);
+  bool command(const std::string& line, smtp::Reply& out, double timeout, std::string& error);
+  bool ehlo(smtp::Reply& out, std::string& error);
+  bool start_tls(std::string& error);
+  long raw_read(char* buf, std::size_t n, double deadline, std::string& error);
+
+  int fd_ = -1;
+  void* tls_ = nullptr;  // SSL*
+  std::string ip_, host_;
+  ClientOptions options_;
+  smtp::Capabilities caps_;
+  std::string inbuf_;
+  bool usable_ = false;
+  int transactions_ = 0;
+};
+
+}  // namespace sesame::delivery

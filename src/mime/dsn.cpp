@@ -1,0 +1,53 @@
+#include "mime/dsn.hpp"
+
+#include "base/ids.hpp"
+#include "mime/simple_message.hpp"
+
+namespace sesame::mime {
+namespace {
+std::string one_line(const std::string& s, std::size_t max = 900) {
+  std::string out;
+  for (char c : s) {
+    if (out.size() >= max) break;
+    out.push_back(c == '\r' || c == '\n' ? ' ' : c);
+  }
+  return out;
+}
+}  // namespace
+
+std::string build_dsn(const Dsn& d) {
+  const std::string boundary = "=_sesame_dsn_" + base::token(20);
+  std::string m;
+  m += "From: Mail Delivery Subsystem <" + one_line(d.from) + ">\r\n";
+  m += "To: " + one_line(d.to) + "\r\n";
+  m += "Subject: Delivery Status Notification (Failure)\r\n";
+  m += "Date: " + rfc5322_date(d.now) + "\r\n";
+  m += "Message-ID: <" + one_line(d.message_id) + ">\r\n";
+  m += "Auto-Submitted: auto-replied\r\n";
+  m += "MIME-Version: 1.0\r\n";
+  m += "Content-Type: multipart/report; report-type=delivery-status; boundary=\"" + boundary + "\"\r\n\r\n";
+  m += "This is a delivery status notification (RFC 3464).\r\n\r\n";
+  m += "--" + boundary + "\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n";
+  m += "An error occurred while trying to deliver the mail to the following recipients:\r\n\r\n";
+  for (const auto& r : d.recipients) m += "  " + one_line(r.address) + ": " + one_line(r.diagnostic) + "\r\n";
+  m += "\r\n--" + boundary + "\r\nContent-Type: message/delivery-status\r\n\r\n";
+  m += "Reporting-MTA: dns; " + one_line(d.reporting_mta) + "\r\n";
+  m += "Arrival-Date: " + rfc5322_date(d.arrival) + "\r\n";
+  for (const auto& r : d.recipients) {
+    m += "\r\nFinal-Recipient: rfc822; " + one_line(r.address) + "\r\n";
+    m += "Action: failed\r\n";
+    m += "Status: " + one_line(r.status.empty() ? "5.0.0" : r.status, 16) + "\r\n";
+    if (!r.remote_mta.empty()) m += "Remote-MTA: dns; " + one_line(r.remote_mta) + "\r\n";
+    if (!r.diagnostic.empty()) m += "Diagnostic-Code: smtp; " + one_line(r.diagnostic) + "\r\n";
+    m += "Last-Attempt-Date: " + rfc5322_date(d.now) + "\r\n";
+  }
+  m += "\r\n--" + boundary + "\r\nContent-Type: text/rfc822-headers\r\n\r\n";
+  m += d.original_headers;
+  if (!d.original_headers.empty() && d.original_headers.size() >= 2 &&
+      d.original_headers.compare(d.original_headers.size() - 2, 2, "\r\n") != 0)
+    m += "\r\n";
+  m += "\r\n--" + boundary + "--\r\n";
+  return m;
+}
+
+}  // namespace sesame::mime

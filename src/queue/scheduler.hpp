@@ -1,0 +1,86 @@
+// When each delivery attempt runs, and how many run at once. Pure logic over times the
+// caller passes in: a timed heap of waiting jobs, and per-destination-domain ready queues
+// served round-robin under a per-domain and a global concurrency limit. The delivery
+// engine owns one and calls it under its own lock.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <optional>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace sesame::queue {
+
+/// One delivery attempt: the recipients of one message at one destination domain (one SMTP
+/// transaction carries them all).
+struct Job {
+  std::string message_id;
+  std::string domain;  // lower-case destination domain
+  std::vector<std::string> recipients;
+  int attempts = 0;  // attempts already made
+  double due = 0;    // epoch seconds
+};
+
+struct Limits {
+  int per_domain = 8;  // concurrent transactions to one destination domain
+  int global = 32;     // concurrent transactions in all
+};
+
+/// Exponential backoff: base, 2*base, 4*base ... capped at max_interval.
+struct RetryPolicy {
+  double base_seconds = 60;
+  double max_interval_seconds = 3600;
+  double delay(int attempts_made) const;
+};
+
+class Scheduler {
+ public:
+  explicit Scheduler(Limits limits) : limits_(limits) {}
+
+  void add(Job job);
+  /// The next job that may start now, or nothing (none due, or every due domain at its limit).
+  std::optional<Job> take(double now);
+  /// A job taken from `domain` has finished (its slot is free again).
+  void finish(const std::string& domain);
+  /// When the earliest waiting job falls due (nothing when none waits).
+  std::optional<double> next_due() const;
+  /// Jobs waiting (timed or ready), and running.
+  std::size_t waiting() const { return timed_.size() + ready_count_; }
+  std::size_t running() const { return running_; }
+
+ private:
+  struct Later {
+    bool operator()(const Job& a, const Job& b) const { return a.due > b.due; }
+  };
+  struct Domain {
+    std::deque<Job> ready;
+    int active = 0;
+    bool in_rotation = false;
+  };
+  void promote(double now);
+
+  Limits limits_;
+  std::priority_queue<Job, std::vector<Job>, Later> timed_;
+  std::unordered_map<std::string, Domain> domains_;
+  std::deque<std::string> rotation_;  // domains with ready jobs, served in turn
+  std::size_t ready_count_ = 0;
+  std::size_t running_ = 0;
+};
+
+}  // namespace sesame::queue
+
+namespace sesame::queue {
+
+/// Where sending::accept() hands a committed message to delivery (the engine implements
+/// it). Called after the durable commit, so a crash before it loses nothing: recovery on
+/// restart finds the recipients still queued.
+class Intake {
+ public:
+  virtual ~Intake() = default;
+  virtual void submit(const std::string& message_id, const std::vector<std::string>& recipients) = 0;
+};
+
+}  // namespace sesame::queue

@@ -1,0 +1,80 @@
+#include "queue/scheduler.hpp"
+
+#include <gtest/gtest.h>
+
+namespace sesame::queue {
+namespace {
+
+Job job(const std::string& id, const std::string& domain, double due) { return Job{id, domain, {"a@" + domain}, 0, due}; }
+
+TEST(Scheduler, JobsWaitUntilDue) {
+  Scheduler s({8, 32});
+  s.add(job("m1", "a.test", 100));
+  EXPECT_FALSE(s.take(99).has_value());
+  ASSERT_EQ(s.next_due().value(), 100);
+  auto j = s.take(100);
+  ASSERT_TRUE(j.has_value());
+  EXPECT_EQ(j->message_id, "m1");
+  EXPECT_EQ(s.running(), 1u);
+  s.finish("a.test");
+  EXPECT_EQ(s.running(), 0u);
+  EXPECT_EQ(s.waiting(), 0u);
+}
+
+TEST(Scheduler, EarliestFirstWithinADomain) {
+  Scheduler s({8, 32});
+  s.add(job("late", "a.test", 50));
+  s.add(job("early", "a.test", 10));
+  EXPECT_EQ(s.take(60)->message_id, "early");
+  EXPECT_EQ(s.take(60)->message_id, "late");
+}
+
+TEST(Scheduler, PerDomainLimitLetsOtherDomainsThrough) {
+  Scheduler s({1, 32});
+  s.add(job("a1", "a.test", 0));
+  s.add(job("a2", "a.test", 0));
+  s.add(job("b1", "b.test", 0));
+  auto first = s.take(1);
+  auto second = s.take(1);
+  ASSERT_TRUE(first && second);
+  EXPECT_NE(first->domain, second->domain);
+  EXPECT_FALSE(s.take(1).has_value());  // a.test is at its limit, b.test is empty
+  s.finish("a.test");
+  auto third = s.take(1);
+  ASSERT_TRUE(third.has_value());
+  EXPECT_EQ(third->message_id, "a2");
+}
+
+TEST(Scheduler, GlobalLimit) {
+  Scheduler s({8, 2});
+  for (int i = 0; i < 5; ++i) s.add(job("m" + std::to_string(i), "d" + std::to_string(i) + ".test", 0));
+  EXPECT_TRUE(s.take(1));
+  EXPECT_TRUE(s.take(1));
+  EXPECT_FALSE(s.take(1));
+  s.finish("d0.test");
+  EXPECT_TRUE(s.take(1));
+  EXPECT_EQ(s.waiting(), 2u);
+}
+
+TEST(Scheduler, RoundRobinAcrossDomains) {
+  Scheduler s({8, 32});
+  for (int i = 0; i < 3; ++i) s.add(job("a" + std::to_string(i), "a.test", 0));
+  s.add(job("b0", "b.test", 0));
+  std::vector<std::string> order;
+  while (auto j = s.take(1)) order.push_back(j->message_id);
+  ASSERT_EQ(order.size(), 4u);
+  EXPECT_EQ(order[0], "a0");
+  EXPECT_EQ(order[1], "b0");  // b.test is not starved behind a.test's backlog
+}
+
+TEST(RetryPolicy, DoublesUpToTheCap) {
+  RetryPolicy p{60, 3600};
+  EXPECT_EQ(p.delay(1), 60);
+  EXPECT_EQ(p.delay(2), 120);
+  EXPECT_EQ(p.delay(3), 240);
+  EXPECT_EQ(p.delay(10), 3600);
+  EXPECT_EQ(p.delay(1000), 3600);
+}
+
+}  // namespace
+}  // namespace sesame::queue

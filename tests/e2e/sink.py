@@ -1,0 +1,87 @@
+"""A real SMTP sink for the end-to-end tests (Debian's python3-aiosmtpd), run as its own
+process: `sink.py [--host H] --port P --dir D [--tls CERT KEY]`. Every accepted message is written to
+D/<n>.json (envelope, peer, whether TLS was on, the bytes as latin-1); every RCPT is logged
+to D/rcpts.jsonl. The recipient's local part picks the behaviour:
+  bounce*   -> 550 5.1.1 at RCPT          full*  -> 452 4.2.2 at RCPT, always
+  tempfail* -> 451 4.3.0 at the first RCPT for that address, 250 afterwards
+  stall*    -> DATA never answers (the client's timeout must fire)
+anything else is accepted. Stops on SIGTERM."""
+import argparse
+import asyncio
+import json
+import os
+import signal
+import ssl
+import threading
+
+from aiosmtpd.controller import Controller
+
+
+class Handler:
+    def __init__(self, directory):
+        self.dir = directory
+        self.seen = {}
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def log_rcpt(self, address, reply):
+        with self.lock, open(os.path.join(self.dir, "rcpts.jsonl"), "a") as f:
+            f.write(json.dumps({"rcpt": address, "reply": reply}) + "\n")
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        local = address.split("@")[0].lower()
+        reply = "250 2.1.5 OK"
+        if local.startswith("bounce"):
+            reply = "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        elif local.startswith("full"):
+            reply = "452 4.2.2 Mailbox full"
+        elif local.startswith("tempfail"):
+            n = self.seen.get(address, 0)
+            self.seen[address] = n + 1
+            if n == 0:
+                reply = "451 4.3.0 Temporary failure, try again later"
+        self.log_rcpt(address, reply)
+        if reply.startswith("250"):
+            envelope.rcpt_tos.append(address)
+        return reply
+
+    async def handle_DATA(self, server, session, envelope):
+        if any(r.split("@")[0].lower().startswith("stall") for r in envelope.rcpt_tos):
+            await asyncio.sleep(3600)
+        with self.lock:
+            self.count += 1
+            n = self.count
+        # The null reverse-path (DSNs) is recorded as "".
+        record = {"mail_from": "" if envelope.mail_from in ("<>", None) else envelope.mail_from, "rcpt_tos": envelope.rcpt_tos, "peer": session.peer[0],
+                  "tls": session.ssl is not None, "data": envelope.original_content.decode("latin-1")}
+        tmp = os.path.join(self.dir, "%d.tmp" % n)
+        with open(tmp, "w") as f:
+            json.dump(record, f)
+        os.rename(tmp, os.path.join(self.dir, "%d.json" % n))
+        return "250 2.0.0 Ok: queued as sink%d" % n
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--dir", required=True)
+    p.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+    a = p.parse_args()
+    os.makedirs(a.dir, exist_ok=True)
+    kwargs = {"enable_SMTPUTF8": True, "decode_data": False, "data_size_limit": 50 * 1024 * 1024}
+    if a.tls:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(a.tls[0], a.tls[1])
+        kwargs.update(tls_context=ctx, require_starttls=False)
+    c = Controller(Handler(a.dir), hostname=a.host, port=a.port, **kwargs)
+    c.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    c.stop()
+
+
+if __name__ == "__main__":
+    main()

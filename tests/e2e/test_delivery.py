@@ -1,0 +1,248 @@
+"""Delivery end to end: the real binary, dnsmasq on loopback publishing MX, A and DKIM
+records, and two real SMTP sinks (aiosmtpd): mx.sink.test (127.0.0.1, STARTTLS with a
+self-signed certificate) and mx.plain.test (127.0.0.2, no STARTTLS), on the same port
+(`[delivery] mx_port`). boto3 and the AWS CLI send through v1 and v2; the sink gets the mail
+DKIM-signed (dkimpy verifies it); 4xx then 2xx gives DeliveryDelay then Delivery; 5xx gives
+a Bounce and a DSN to the sender; TLS policy REQUIRE never sends in clear. Events are read
+from the store (the events issue will publish them). Run with /usr/bin/python3."""
+import base64
+import email
+import email.policy
+import json
+import os
+import sqlite3
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+BOUNCE_DOMAIN = "bounces.sesame.test"
+
+
+class Delivery(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        import warnings
+        warnings.simplefilter("ignore", ResourceWarning)
+        cls.workdir = tempfile.mkdtemp(prefix="sesame-delivery-")
+        port = harness.free_port()
+        cert = harness.make_cert(cls.workdir)
+        cls.sink = harness.Sink(cls.workdir, tls=cert, name="sink", host="127.0.0.1", port=port).start()
+        cls.plain = harness.Sink(cls.workdir, name="plain", host="127.0.0.2", port=port).start()
+        cls.dns = harness.Dnsmasq(cls.workdir)
+        cls.dns.mx += [("sink.test", "mx.sink.test", 10), ("shop.example", "mx.sink.test", 10),
+                       ("plain.test", "mx.plain.test", 10), ("nullmx.test", ".", 0)]
+        cls.dns.hosts += [("mx.sink.test", "127.0.0.1"), ("mx.plain.test", "127.0.0.2")]
+        cls.dns.start()
+        cls.server = harness.Sesame(dns_port=cls.dns.port, extra_config=(
+            f'hostname = "mta.sesame.test"\n[delivery]\nmx_port = {port}\nbounce_domain = "{BOUNCE_DOMAIN}"\n'
+            'retry_base_seconds = 1\nretry_max_interval_seconds = 2\ncommand_timeout_seconds = 3\n'
+            'connect_timeout_seconds = 2\n'))
+        cls.server.start()
+        cls.account = cls.server.account_id()
+        cls.server.cli("account", "production", "--account", cls.account)
+        cls.server.cli("account", "quota", "--account", cls.account, "--max-send-rate", "1000")
+        cls.v1, cls.v2 = cls.server.ses_clients()
+        cls.v2.create_email_identity(EmailIdentity="shop.example")
+        cls.server.cli("identity", "verify", "--account", cls.account, "shop.example")
+        records = json.loads(cls.server.cli("identity", "records", "--account", cls.account, "shop.example"))
+        cls.dkim_records = {r["Name"]: r["Value"] for r in records}
+
+    @classmethod
+    def tearDownClass(cls):
+        import shutil
+        cls.server.cleanup()
+        for p in (cls.sink, cls.plain, cls.dns):
+            p.stop()
+        shutil.rmtree(cls.workdir, ignore_errors=True)
+
+    # -- helpers -----------------------------------------------------------------------
+    def events(self, message_id):
+        db = sqlite3.connect(f"file:{self.server.data_dir}/sesame.db?mode=ro", uri=True, timeout=10)
+        try:
+            rows = db.execute("SELECT type, body FROM events WHERE message_id=? ORDER BY seq", (message_id,)).fetchall()
+        finally:
+            db.close()
+        return [(t, json.loads(b)) for t, b in rows]
+
+    def wait_events(self, message_id, predicate, timeout=25):
+        deadline = time.time() + timeout
+        while True:
+            ev = self.events(message_id)
+            if predicate([t for t, _ in ev]):
+                return ev
+            if time.time() > deadline:
+                self.fail(f"events of {message_id}: {[t for t, _ in ev]}\n" + open(self.server.log_path).read()[-3000:])
+            time.sleep(0.1)
+
+    def received(self, message_id, sink=None, timeout=20):
+        """The copies of one message the sink got (DSNs, which quote its headers, excluded)."""
+        header = f"{message_id}@email.amazonses.com".encode()
+        mine = lambda ms: [m for m in ms if header in m["data"] and m["mail_from"] != ""]  # noqa: E731
+        return mine((sink or self.sink).wait_for(lambda ms: mine(ms), timeout, f"message {message_id}"))
+
+    def dkim_dns(self, name, timeout=5):
+        return self.dkim_records[name.decode().rstrip(".")].encode()
+
+    def assert_signed(self, data):
+        import dkim
+        self.assertTrue(data.startswith(b"DKIM-Signature:"), data[:200])
+        self.assertTrue(dkim.verify(data, dnsfunc=self.dkim_dns))
+
+    def parse(self, data):
+        return email.message_from_bytes(data.replace(b"\r\n", b"\n"), policy=email.policy.default)
+
+    # -- tests -------------------------------------------------------------------------
+    def test_v2_simple_delivered_signed_over_starttls(self):
+        mid = self.v2.send_email(FromEmailAddress="Shop <news@shop.example>",
+                                 Destination={"ToAddresses": ["alice@sink.test"]},
+                                 Content={"Simple": {"Subject": {"Data": "Grüße aus Köln"},
+                                                     "Body": {"Text": {"Data": "Hallo Wörld"},
+                                                              "Html": {"Data": "<p>Hallo</p>"}}}})["MessageId"]
+        [m] = self.received(mid)
+        self.assertEqual(m["mail_from"], f"{mid}@{BOUNCE_DOMAIN}")
+        self.assertEqual(m["rcpt_tos"], ["alice@sink.test"])
+        self.assertTrue(m["tls"], "STARTTLS was offered, so the message must travel encrypted")
+        self.assert_signed(m["data"])
+        parsed = self.parse(m["data"])
+        self.assertEqual(str(parsed["subject"]), "Grüße aus Köln")
+        self.assertEqual(parsed.get_body(("plain",)).get_content().strip(), "Hallo Wörld")
+        ev = self.wait_events(mid, lambda t: "Delivery" in t)
+        self.assertEqual([t for t, _ in ev], ["Send", "Delivery"])
+        d = ev[1][1]
+        self.assertEqual(d["eventType"], "Delivery")
+        self.assertEqual(d["mail"]["messageId"], mid)
+        self.assertEqual(d["delivery"]["recipients"], ["alice@sink.test"])
+        self.assertRegex(d["delivery"]["smtpResponse"], r"^250 2\.0\.0 Ok: queued as sink\d+$")
+        self.assertEqual(d["delivery"]["remoteMtaIp"], "127.0.0.1")
+        self.assertEqual(d["delivery"]["reportingMTA"], "mta.sesame.test")
+        self.assertIsInstance(d["delivery"]["processingTimeMillis"], int)
+        self.assertTrue(d["delivery"]["timestamp"].endswith("Z"))
+
+    def test_v1_raw_with_attachment_and_bcc(self):
+        raw = (b"From: news@shop.example\r\nTo: bob@sink.test\r\nBcc: carol@sink.test\r\nSubject: report\r\n"
+               b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\n"
+               b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+               b"caf\xc3\xa9\r\n.leading dot\r\n--XX\r\nContent-Type: application/octet-stream\r\n"
+               b"Content-Disposition: attachment; filename=r.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+               + base64.b64encode(b"\x00\x01report") + b"\r\n--XX--\r\n")
+        mid = self.v1.send_raw_email(RawMessage={"Data": raw})["MessageId"]
+        [m] = self.received(mid)
+        self.assertEqual(sorted(m["rcpt_tos"]), ["bob@sink.test", "carol@sink.test"])  # one transaction
+        self.assertNotIn(b"carol@sink.test", m["data"])
+        self.assertIn(b"\r\n.leading dot\r\n", m["data"])  # dot-stuffing undone by the receiver
+        self.assert_signed(m["data"])
+        atts = list(self.parse(m["data"]).iter_attachments())
+        self.assertEqual(atts[0].get_payload(decode=True), b"\x00\x01report")
+        self.wait_events(mid, lambda t: t.count("Delivery") == 2)
+
+    def test_v1_send_email_with_the_cli(self):
+        rc, out, err = self.server.aws("ses", "send-email", "--from", "news@shop.example", "--to", "dave@sink.test",
+                                       "--subject", "from the cli", "--text", "hello", check=False)
+        self.assertEqual(rc, 0, err)
+        mid = json.loads(out)["MessageId"]
+        [m] = self.received(mid)
+        self.assert_signed(m["data"])
+
+    def test_v2_raw_with_the_cli(self):
+        raw = b"From: news@shop.example\r\nTo: erin@sink.test\r\nSubject: raw cli\r\n\r\nbody\r\n"
+        path = os.path.join(self.workdir, "raw.json")
+        with open(path, "w") as f:
+            json.dump({"Raw": {"Data": base64.b64encode(raw).decode()}}, f)
+        rc, out, err = self.server.aws("sesv2", "send-email", "--content", f"file://{path}", check=False)
+        self.assertEqual(rc, 0, err)
+        [m] = self.received(json.loads(out)["MessageId"])
+        self.assert_signed(m["data"])
+
+    def test_tempfail_then_delivered(self):
+        mid = self.v2.send_email(FromEmailAddress="news@shop.example", Destination={"ToAddresses": ["tempfail1@sink.test"]},
+                                 Content={"Simple": {"Subject": {"Data": "retry"}, "Body": {"Text": {"Data": "x"}}}})["MessageId"]
+        ev = self.wait_events(mid, lambda t: "Delivery" in t)
+        types = [t for t, _ in ev]
+        self.assertEqual(types, ["Send", "DeliveryDelay", "Delivery"])
+        delay = ev[1][1]["deliveryDelay"]
+        self.assertEqual(delay["delayType"], "RecipientServerError")
+        self.assertEqual(delay["delayedRecipients"][0]["emailAddress"], "tempfail1@sink.test")
+        self.assertEqual(delay["delayedRecipients"][0]["status"], "4.3.0")
+        self.assertIn("451 4.3.0", delay["delayedRecipients"][0]["diagnosticCode"])
+        self.assertTrue(delay["expirationTime"].endswith("Z"))
+        self.assertEqual(len(self.received(mid)), 1)
+
+    def test_bounce_yields_event_and_dsn(self):
+        mid = self.v2.send_email(FromEmailAddress="news@shop.example",
+                                 Destination={"ToAddresses": ["bounce1@sink.test", "frank@sink.test"]},
+                                 Content={"Simple": {"Subject": {"Data": "hard"}, "Body": {"Text": {"Data": "x"}}}})["MessageId"]
+        ev = self.wait_events(mid, lambda t: "Bounce" in t and "Delivery" in t)
+        bounce = [b for t, b in ev if t == "Bounce"][0]["bounce"]
+        self.assertEqual(bounce["bounceType"], "Permanent")
+        self.assertEqual(bounce["bounceSubType"], "NoEmail")
+        r = bounce["bouncedRecipients"][0]
+        self.assertEqual((r["emailAddress"], r["action"], r["status"]), ("bounce1@sink.test", "failed", "5.1.1"))
+        self.assertTrue(r["diagnosticCode"].startswith("smtp; 550 5.1.1"))
+        self.assertRegex(bounce["feedbackId"], r"^0100[0-9a-f]{12}-.*-000000$")
+        got = self.received(mid)
+        self.assertEqual([m["rcpt_tos"] for m in got], [["frank@sink.test"]], [m["mail_from"] for m in got])
+        # The DSN goes to the sender, from the null reverse-path, through the sender's MX.
+        dsns = self.sink.wait_for(lambda ms: any(mid.encode() in x["data"] and x["mail_from"] == "" for x in ms),
+                                  20, "the DSN")
+        dsn = [x for x in dsns if x["mail_from"] == "" and mid.encode() in x["data"]][0]
+        self.assertEqual(dsn["rcpt_tos"], ["news@shop.example"])
+        parsed = self.parse(dsn["data"])
+        self.assertEqual(parsed.get_content_type(), "multipart/report")
+        self.assertEqual(parsed.get_param("report-type"), "delivery-status")
+        status = [p for p in parsed.walk() if p.get_content_type() == "message/delivery-status"][0]
+        text = status.as_string()
+        self.assertIn("Final-Recipient: rfc822; bounce1@sink.test", text)
+        self.assertIn("Status: 5.1.1", text)
+        self.assertIn("Action: failed", text)
+
+    def test_tls_require_never_sends_in_clear(self):
+        self.v2.create_configuration_set(ConfigurationSetName="tls-required",
+                                         DeliveryOptions={"TlsPolicy": "REQUIRE"})
+        mid = self.v2.send_email(FromEmailAddress="news@shop.example", Destination={"ToAddresses": ["gina@plain.test"]},
+                                 ConfigurationSetName="tls-required",
+                                 Content={"Simple": {"Subject": {"Data": "secret"}, "Body": {"Text": {"Data": "x"}}}})["MessageId"]
+        ev = self.wait_events(mid, lambda t: t.count("DeliveryDelay") >= 2)
+        delay = [b for t, b in ev if t == "DeliveryDelay"][0]["deliveryDelay"]
+        self.assertIn("REQUIRE", delay["delayedRecipients"][0]["diagnosticCode"])
+        self.assertEqual(self.plain.rcpt_log(), [], "no RCPT may be sent without TLS")
+        self.assertEqual([m for m in self.plain.messages() if mid.encode() in m["data"]], [])
+        # The same sink takes mail in clear when the policy allows it: the refusal above was the policy.
+        mid2 = self.v2.send_email(FromEmailAddress="news@shop.example", Destination={"ToAddresses": ["gina@plain.test"]},
+                                  Content={"Simple": {"Subject": {"Data": "open"}, "Body": {"Text": {"Data": "x"}}}})["MessageId"]
+        [m] = self.received(mid2, sink=self.plain)
+        self.assertFalse(m["tls"])
+        self.assertEqual([m for m in self.plain.messages() if mid.encode() in m["data"]], [])
+
+    def test_stalled_server_is_retried(self):
+        mid = self.v2.send_email(FromEmailAddress="news@shop.example", Destination={"ToAddresses": ["stall@sink.test"]},
+                                 Content={"Simple": {"Subject": {"Data": "stall"}, "Body": {"Text": {"Data": "x"}}}})["MessageId"]
+        ev = self.wait_events(mid, lambda t: "DeliveryDelay" in t, timeout=30)
+        delay = [b for t, b in ev if t == "DeliveryDelay"][0]["deliveryDelay"]
+        self.assertEqual(delay["delayType"], "TransientCommunicationFailure")
+        self.assertIn("timed out", delay["delayedRecipients"][0]["diagnosticCode"])
+
+    def test_unroutable_domains_bounce(self):
+        for domain, status in (("nxdomain.test", "5.1.2"), ("nullmx.test", "5.1.10")):
+            mid = self.v2.send_email(FromEmailAddress="news@shop.example", Destination={"ToAddresses": [f"x@{domain}"]},
+                                     Content={"Simple": {"Subject": {"Data": "nowhere"}, "Body": {"Text": {"Data": "x"}}}})["MessageId"]
+            ev = self.wait_events(mid, lambda t: "Bounce" in t)
+            bounce = [b for t, b in ev if t == "Bounce"][0]["bounce"]
+            self.assertEqual(bounce["bounceType"], "Permanent", domain)
+            self.assertEqual(bounce["bouncedRecipients"][0]["status"], status, domain)
+
+    def test_send_statistics_count_attempts(self):
+        mid = self.v1.send_email(Source="news@shop.example", Destination={"ToAddresses": ["henry@sink.test"]},
+                                 Message={"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}})["MessageId"]
+        self.received(mid)
+        points = self.v1.get_send_statistics()["SendDataPoints"]
+        self.assertGreaterEqual(sum(p["DeliveryAttempts"] for p in points), 1)
+        for p in points:
+            self.assertEqual(set(p), {"Timestamp", "DeliveryAttempts", "Bounces", "Complaints", "Rejects"})
+
+
+if __name__ == "__main__":
+    unittest.main()
