@@ -61,8 +61,20 @@ asan: deps js-deps
 	$(SAN_ENV) ctest --test-dir build-asan --output-on-failure -j $(JOBS)
 	$(SAN_ENV) SESAME_E2E_STRICT=1 SESAME_BUILD=$(CURDIR)/build-asan $(PY) -m unittest discover -s tests/e2e -p 'test_*.py'
 
+# Benchmarks (not tests). The delivery benchmark runs Postfix + OpenDKIM as its peer:
+# installed here when missing ("No configuration": no system Postfix is set up or started).
+BENCH_PACKAGES := postfix opendkim opendkim-tools
+
 bench: build
+	@missing=""; for p in $(BENCH_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
 	bash bench/api_bench.sh
+	bash bench/delivery_bench.sh
 
 fuzz: deps
 	@command -v clang++ >/dev/null 2>&1 && dpkg-query -W libclang-rt-14-dev >/dev/null 2>&1 || \

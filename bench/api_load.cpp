@@ -3,7 +3,7 @@
 // calls/s and latency percentiles as one line of key=value pairs.
 //
 // usage: api_load HOST:PORT WORKLOAD CONNECTIONS MAX_CALLS MAX_SECONDS AKID SECRET [NAME_PREFIX]
-// workloads: v2-get-account, v2-create-template, v1-get-send-quota, v1-create-template
+// workloads: v2-get-account, v2-create-template, v2-send-email, v1-get-send-quota, v1-create-template
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -102,6 +102,19 @@ std::string build(const std::string& workload, const std::string& host, const st
     r.body = R"({"TemplateName":")" + unique +
              R"(","TemplateContent":{"Subject":"Hello {{name}}","Text":"Hi {{name}}, your order {{order}} shipped.","Html":"<p>Hi {{name}}</p>"}})";
     r.headers.emplace_back("Content-Type", "application/json");
+  } else if (workload == "v2-send-email") {
+    // A 5 KiB text message to one recipient, as the peers' smtp-source workload
+    // (SEND_FROM / SEND_TO override the addresses).
+    static const std::string text(5120, 'x');
+    const char* from = std::getenv("SEND_FROM");
+    const char* to = std::getenv("SEND_TO");
+    r.method = "POST";
+    r.target = "/v2/email/outbound-emails";
+    r.body = std::string(R"({"FromEmailAddress":")") + (from ? from : "sender@bench.test") +
+             R"(","Destination":{"ToAddresses":[")" + (to ? to : "rcpt@sink.test") +
+             R"("]},"Content":{"Simple":{"Subject":{"Data":"bench message )" + unique +
+             R"("},"Body":{"Text":{"Data":")" + text + R"("}}}}})";
+    r.headers.emplace_back("Content-Type", "application/json");
   } else if (workload == "v1-get-send-quota") {
     r.method = "POST";
     r.target = "/";
@@ -136,6 +149,10 @@ int main(int argc, char** argv) {
   long max_calls = std::atol(argv[4]);
   double max_seconds = std::atof(argv[5]);
   std::string akid = argv[6], secret = argv[7], prefix = argc > 8 ? argv[8] : "t";
+  // RATE (requests per second in all, optional): each connection sends on a fixed schedule
+  // instead of as fast as it can, for latency at a given load.
+  const char* rate_env = std::getenv("RATE");
+  const double rate = rate_env ? std::atof(rate_env) : 0;
 
   std::atomic<long> issued{0}, errors{0};
   std::mutex mu;
@@ -155,6 +172,11 @@ int main(int argc, char** argv) {
           ++errors;
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
           continue;
+        }
+        if (rate > 0) {
+          auto due = start + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>((double(local) * conns + c) / rate));
+          std::this_thread::sleep_until(due);
         }
         std::string wire = build(workload, hostport, akid, secret, prefix + "-" + std::to_string(c) + "-" + std::to_string(local++));
         auto t0 = Clock::now();

@@ -54,16 +54,30 @@ Result<std::optional<json>> Sending::verified(const Caller& c, const std::string
 base::Status Sending::check_quota(const Caller& c, std::size_t recipients, const Quota& q) {
   const double rate = q.max_rate, daily = q.max_24h;
   const double now = s_.clock.now();
-  SESAME_ASSIGN(auto sent, s_.store.recipients_since(c.account_id, c.region, now - 86400));
-  if (double(sent) + double(recipients) > daily)
+  const std::string key = c.account_id + "/" + c.region;
+  std::unique_lock lk(mu_);
+  auto day = days_.find(key);
+  if (day == days_.end()) {
+    // First send of this account here: the last 24 hours come from the store once (all
+    // counted as recent, which errs on the safe side); after that the count is kept here,
+    // so a send does not scan a day of messages.
+    lk.unlock();
+    SESAME_ASSIGN(auto sent, s_.store.recipients_since(c.account_id, c.region, now - 86400));
+    lk.lock();
+    day = days_.try_emplace(key).first;
+    if (day->second.count(now) == 0) day->second.add(now, sent);
+  }
+  if (double(day->second.count(now)) + double(recipients) > daily)
     return base::make_error(ErrorCode::kThrottled, "Daily message quota exceeded.");
-  std::lock_guard lk(mu_);
-  auto [it, fresh] = rates_.try_emplace(c.account_id + "/" + c.region, rate, rate);
+  auto [it, fresh] = rates_.try_emplace(key, rate, rate);
   if (!fresh) it->second.set_rate(rate, rate);
   // Each recipient counts as one message against the rate, as in SES; a single message
   // wider than the burst is allowed when the bucket is full.
   if (!it->second.try_take(now, std::min<double>(double(recipients), rate)))
     return base::make_error(ErrorCode::kThrottled, "Maximum sending rate exceeded.");
+  // Counted now, under the lock, so concurrent sends cannot pass the quota together; a
+  // send that then fails to commit stays counted (the safe side).
+  day->second.add(now, recipients);
   return base::ok_status();
 }
 

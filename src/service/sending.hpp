@@ -55,6 +55,7 @@ class Sending {
   Services& s_;
   std::mutex mu_;
   std::map<std::string, queue::TokenBucket> rates_;  // per account/region
+  std::map<std::string, queue::RollingDay> days_;    // recipients accepted in the last 24 hours
 };
 
 /// The capture view (LocalStack's /_aws/ses shape): {"messages": [...]}, each message also

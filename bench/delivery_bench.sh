@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# End-to-end delivery benchmark (not a test). In one invocation, interleaved, RUNS times:
+#   Sesame:   signed v2 SendEmail requests (bench/api_load, CONNS connections) -> accepted ->
+#             DKIM RSA-2048 signed -> committed -> delivered by the delivery engine
+#   Postfix + OpenDKIM (milter, RSA-2048): smtp-source (SESS sessions) -> relay
+# both to Postfix's smtp-sink on loopback, N messages of a 5 KiB body to one recipient.
+# Reports messages/s end to end (until the sink counted N) and the server's CPU ms per
+# message (steadier than rates on this shared VM), then Sesame's accept p99 at RATE_P99
+# requests/s, then (MEMORY=1) RSS per queued message with QUEUED messages waiting for an
+# unreachable destination. Postfix's configuration follows ../shared/peers/postfix.sh.
+# Env: N=10000 RUNS=3 CONNS=16 SESS=20 RATE_P99=1000 P99_SECS=10 MEMORY=1 QUEUED=200000
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
+BUILD=${BUILD:-$root/build}; N=${N:-10000}; RUNS=${RUNS:-3}; CONNS=${CONNS:-16}; SESS=${SESS:-20}
+RATE_P99=${RATE_P99:-1000}; P99_SECS=${P99_SECS:-10}; MEMORY=${MEMORY:-1}; QUEUED=${QUEUED:-200000}
+LOAD=$BUILD/bench/api_load; SESAME=$BUILD/src/sesame; PY=/usr/bin/python3
+for b in /usr/sbin/postfix /usr/sbin/smtp-source /usr/sbin/smtp-sink /usr/sbin/opendkim /usr/sbin/opendkim-genkey /usr/sbin/dnsmasq; do
+  [ -x "$b" ] || { echo "missing $b: make bench installs postfix opendkim opendkim-tools dnsmasq-base" >&2; exit 1; }
+done
+# Not under /tmp: OpenDKIM refuses a key whose path has a world-writable directory.
+work=$(mktemp -d "$BUILD/delivery-bench.XXXXXX"); chmod 755 "$work"
+pids=(); master_pid=""
+stop_pid() { kill "$1" 2>/dev/null || true; for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; kill -9 "$1" 2>/dev/null || true; }
+stop_postfix() { [ -n "$master_pid" ] && stop_pid "$master_pid"; master_pid=""; }
+cleanup() { stop_postfix; for p in "${pids[@]}"; do stop_pid "$p"; done; [ -s "$work/sesame.log" ] && { echo "sesame log (tail):"; tail -5 "$work/sesame.log"; }; rm -rf "$work"; }
+trap cleanup EXIT
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; return 1; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+now() { date +%s.%N; }
+cpu() { $PY "$here/cpu_tree.py" "$@"; }
+sink_count() { tail -c 200 "$1" 2>/dev/null | tr '\r' '\n' | sed -n 's/.*mesg=\([0-9]*\).*/\1/p' | tail -1; }
+wait_sink() {  # count_file n timeout_s -> 0 when reached
+  local deadline=$(( $(date +%s) + $3 ))
+  while [ "$(date +%s)" -lt "$deadline" ]; do [ "$(sink_count "$1")" -ge "$2" ] 2>/dev/null && return 0; sleep 0.05; done
+  return 1
+}
+SINK=$(free_port); SINK_PID=""
+start_sink() { : > "$work/sink.count"; /usr/sbin/smtp-sink -u nobody -c "127.0.0.1:$SINK" 1024 > "$work/sink.count" 2>&1 & SINK_PID=$!; pids+=($SINK_PID); wait_port "$SINK"; }
+stop_sink() { stop_pid "$SINK_PID"; }
+
+# --- Sesame: dnsmasq publishes sink.test MX -> 127.0.0.1; sender domain verified with Easy DKIM (2048).
+DNS=$(free_port); SPORT=$(free_port)
+cat > "$work/dnsmasq.conf" <<CONF
+no-resolv
+no-hosts
+bind-interfaces
+listen-address=127.0.0.1
+port=$DNS
+local=/#/
+mx-host=sink.test,mx.sink.test,10
+host-record=mx.sink.test,127.0.0.1
+CONF
+/usr/sbin/dnsmasq --keep-in-foreground --conf-file="$work/dnsmasq.conf" --pid-file= --user=root --log-facility=- >/dev/null 2>&1 & pids+=($!)
+start_sesame() {  # data_dir mx_port
+  cat > "$work/sesame.toml" <<TOML
+data_dir = "$1"
+log_level = "warn"
+hostname = "mta.bench.test"
+[api]
+listen = "127.0.0.1:$SPORT"
+[dns]
+servers = ["127.0.0.1:$DNS"]
+[delivery]
+mx_port = $2
+TOML
+  "$SESAME" serve --config "$work/sesame.toml" 2>>"$work/sesame.log" & SESAME_PID=$!; pids+=($SESAME_PID)
+  wait_port "$SPORT"
+}
+start_sesame "$work/data" "$SINK"
+acct=$(sed -n 's/aws_access_key_id = //p' "$work/data/credentials")
+secret=$(sed -n 's/aws_secret_access_key = //p' "$work/data/credentials")
+account=$("$SESAME" account create --name probe --config "$work/sesame.toml" >/dev/null 2>&1; $PY - "$work/data/sesame.db" <<'PYEOF'
+import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute("SELECT id FROM accounts ORDER BY created LIMIT 1").fetchone()[0])
+PYEOF
+)
+"$SESAME" account production --account "$account" --config "$work/sesame.toml" >/dev/null
+"$SESAME" account quota --account "$account" --max-send-rate 1000000 --max-24-hour-send 100000000 --config "$work/sesame.toml" >/dev/null
+AWS_ACCESS_KEY_ID=$acct AWS_SECRET_ACCESS_KEY=$secret AWS_DEFAULT_REGION=us-east-1 \
+  aws sesv2 create-email-identity --email-identity bench.test --endpoint-url "http://127.0.0.1:$SPORT" >/dev/null
+"$SESAME" identity verify --account "$account" bench.test --config "$work/sesame.toml" >/dev/null
+
+sesame_run() {  # n -> "e2e_s cpu_ms_per_msg accept_line"
+  local n=$1 c0 c1 t0 t1 line
+  start_sink
+  c0=$(cpu "$SESAME_PID"); t0=$(now)
+  line=$(SEND_TO=rcpt@sink.test SEND_FROM=sender@bench.test "$LOAD" "127.0.0.1:$SPORT" v2-send-email "$CONNS" "$n" 600 "$acct" "$secret" "r$RANDOM" || true)
+  wait_sink "$work/sink.count" "$n" 300 || echo "  sesame: sink got $(sink_count "$work/sink.count")/$n" >&2
+  t1=$(now); c1=$(cpu "$SESAME_PID")
+  stop_sink
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}') $(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN{printf "%.3f", (b-a)/n}') $line"
+}
+
+# --- Postfix + OpenDKIM, a private instance under $work/postfix (loopback only).
+PSMTPD=$(free_port); PMILTER=$(free_port); W="$work/postfix"
+setup_postfix() {
+  mkdir -p "$W/etc" "$W/spool" "$W/data" "$W/log" "$W/dkim"; chown postfix "$W/data"
+  cat > "$W/etc/main.cf" <<MAIN
+compatibility_level = 3.6
+queue_directory = $W/spool
+data_directory = $W/data
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file_prefixes = /var, /dev/stdout, $W/log
+maillog_file = $W/log/maillog
+myhostname = mta.bench.test
+mydomain = bench.test
+myorigin = bench.test
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+smtp_bind_address = 127.0.0.1
+mynetworks = 127.0.0.0/8
+mydestination =
+relay_domains =
+local_recipient_maps =
+alias_maps =
+alias_database =
+local_transport = error:5.7.1 local delivery disabled (benchmark)
+relayhost = [127.0.0.1]:$SINK
+transport_maps = inline:{ *=smtp:[127.0.0.1]:$SINK }
+smtp_dns_support_level = disabled
+notify_classes =
+smtpd_relay_restrictions = permit_mynetworks, reject
+smtpd_recipient_restrictions = permit_mynetworks, reject
+smtp_tls_security_level = none
+smtpd_tls_security_level = none
+biff = no
+smtpd_milters = inet:127.0.0.1:$PMILTER
+non_smtpd_milters = inet:127.0.0.1:$PMILTER
+milter_default_action = tempfail
+milter_protocol = 6
+MAIN
+  cat > "$W/etc/master.cf" <<MASTER
+127.0.0.1:$PSMTPD inet n - n - - smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+MASTER
+  /usr/sbin/opendkim-genkey -b 2048 -h rsa-sha256 -d bench.test -s bench -D "$W/dkim"
+  chmod 600 "$W/dkim/bench.private"
+  cat > "$W/dkim/opendkim.conf" <<CONF
+Syslog                  no
+Mode                    s
+Domain                  bench.test
+Selector                bench
+KeyFile                 $W/dkim/bench.private
+Socket                  inet:$PMILTER@127.0.0.1
+InternalHosts           127.0.0.1
+Canonicalization        relaxed/relaxed
+SignatureAlgorithm      rsa-sha256
+OversignHeaders         From
+CONF
+  /usr/sbin/opendkim -f -x "$W/dkim/opendkim.conf" > "$W/log/opendkim.log" 2>&1 & DKIM_PID=$!; pids+=($DKIM_PID)
+  wait_port "$PMILTER"
+  /usr/sbin/postfix -c "$W/etc" start >/dev/null 2>&1 || { tail -20 "$W/log/maillog" >&2; exit 1; }
+  for _ in $(seq 1 50); do [ -s "$W/spool/pid/master.pid" ] && break; sleep 0.1; done
+  master_pid=$(tr -d ' \n' < "$W/spool/pid/master.pid")
+  wait_port "$PSMTPD"
+}
+postfix_run() {  # n -> "e2e_s cpu_ms_per_msg"
+  local n=$1 c0 c1 t0 t1
+  start_sink
+  c0=$(cpu "$master_pid" "$DKIM_PID"); t0=$(now)
+  timeout 600 /usr/sbin/smtp-source -s "$SESS" -m "$n" -l 5120 -N -f sender@bench.test -t rcpt@sink.test \
+    -S "bench message" -M client.bench.test "127.0.0.1:$PSMTPD" > "$work/source.log" 2>&1 || echo "  smtp-source failed" >&2
+  wait_sink "$work/sink.count" "$n" 300 || echo "  postfix: sink got $(sink_count "$work/sink.count")/$n" >&2
+  t1=$(now); c1=$(cpu "$master_pid" "$DKIM_PID")
+  stop_sink
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}') $(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN{printf "%.3f", (b-a)/n}')"
+}
+setup_postfix
+
+echo "# delivery_bench N=$N RUNS=$RUNS sesame_conns=$CONNS postfix_sessions=$SESS body=5120B $(date -u +%FT%TZ)"
+echo "warm-up (1000 each)"; sesame_run 1000 >/dev/null; postfix_run 1000 >/dev/null
+S_RATE=(); S_CPU=(); P_RATE=(); P_CPU=()
+for i in $(seq 1 "$RUNS"); do
+  set -- $(sesame_run "$N")
+  s_rate=$(awk -v n="$N" -v s="$1" 'BEGIN{printf "%.0f", n/s}'); S_RATE+=("$s_rate"); S_CPU+=("$2")
+  echo "run $i sesame:  e2e ${s_rate} msg/s  cpu ${2} ms/msg  accept: ${*:3}"
+  set -- $(postfix_run "$N")
+  p_rate=$(awk -v n="$N" -v s="$1" 'BEGIN{printf "%.0f", n/s}'); P_RATE+=("$p_rate"); P_CPU+=("$2")
+  echo "run $i postfix+opendkim: e2e ${p_rate} msg/s  cpu ${2} ms/msg  ratio $(awk -v a="$s_rate" -v b="$p_rate" 'BEGIN{printf "%.1f", a/b}')x"
+done
+sr=$(median "${S_RATE[@]}"); pr=$(median "${P_RATE[@]}")
+echo "SUMMARY e2e msg/s: sesame $sr (cpu $(median "${S_CPU[@]}") ms/msg) postfix+opendkim $pr (cpu $(median "${P_CPU[@]}") ms/msg) ratio $(awk -v a="$sr" -v b="$pr" 'BEGIN{printf "%.1f", a/b}')x"
+stop_postfix
+
+# --- Sesame accept latency at a fixed rate.
+start_sink
+line=$(RATE=$RATE_P99 SEND_TO=rcpt@sink.test SEND_FROM=sender@bench.test "$LOAD" "127.0.0.1:$SPORT" v2-send-email 32 $((RATE_P99 * P99_SECS)) $((P99_SECS + 30)) "$acct" "$secret" "p$RANDOM" || true)
+echo "ACCEPT at ${RATE_P99}/s for ${P99_SECS}s: $line"
+wait_sink "$work/sink.count" $((RATE_P99 * P99_SECS)) 120 || true
+stop_sink
+
+# --- Memory: QUEUED messages waiting for an unreachable destination (nothing listens on the MX port).
+if [ "$MEMORY" = 1 ]; then
+  stop_pid "$SESAME_PID"
+  DEAD=$(free_port)
+  sed -i "s/^mx_port = .*/mx_port = $DEAD/" "$work/sesame.toml"
+  cat >> "$work/sesame.toml" <<TOML
+retry_base_seconds = 3600
+retry_max_interval_seconds = 3600
+TOML
+  "$SESAME" serve --config "$work/sesame.toml" 2>>"$work/sesame.log" & SESAME_PID=$!; pids+=($SESAME_PID)
+  wait_port "$SPORT"
+  rss0=$(awk '/VmRSS/{print $2}' "/proc/$SESAME_PID/status")
+  SEND_TO=rcpt@sink.test SEND_FROM=sender@bench.test "$LOAD" "127.0.0.1:$SPORT" v2-send-email "$CONNS" "$QUEUED" 1200 "$acct" "$secret" "m$RANDOM" >/dev/null || true
+  sleep 5
+  rss1=$(awk '/VmRSS/{print $2}' "/proc/$SESAME_PID/status")
+  queued=$($PY - "$work/data/sesame.db" <<'PYEOF'
+import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM recipients WHERE state IN ('queued','deferred')").fetchone()[0])
+PYEOF
+)
+  echo "MEMORY queued=$queued rss_before=${rss0}KiB rss_after=${rss1}KiB per_queued=$(awk -v a="$rss0" -v b="$rss1" -v n="$queued" 'BEGIN{printf "%.0f", (n>0)?(b-a)*1024/n:0}') bytes"
+  # After a restart, every one is still there and scheduled.
+  stop_pid "$SESAME_PID"
+  "$SESAME" serve --config "$work/sesame.toml" 2>>"$work/sesame.log" & SESAME_PID=$!; pids+=($SESAME_PID)
+  wait_port "$SPORT"; sleep 2
+  echo "MEMORY after restart: rss=$(awk '/VmRSS/{print $2}' "/proc/$SESAME_PID/status")KiB"
+fi
