@@ -5,6 +5,7 @@ to D/rcpts.jsonl. The recipient's local part picks the behaviour:
   bounce*   -> 550 5.1.1 at RCPT          full*  -> 452 4.2.2 at RCPT, always
   tempfail* -> 451 4.3.0 at the first RCPT for that address, 250 afterwards
   stall*    -> DATA never answers (the client's timeout must fire)
+  slow*     -> DATA answers after 0.3 s (a backlog builds up behind it)
 anything else is accepted. Stops on SIGTERM."""
 import argparse
 import asyncio
@@ -48,6 +49,8 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         if any(r.split("@")[0].lower().startswith("stall") for r in envelope.rcpt_tos):
             await asyncio.sleep(3600)
+        if any(r.split("@")[0].lower().startswith("slow") for r in envelope.rcpt_tos):
+            await asyncio.sleep(0.3)
         with self.lock:
             self.count += 1
             n = self.count
