@@ -88,21 +88,22 @@ TEST(Outcome, SesBounceTypes) {
 
 TEST(Outcome, EventsCarrySesFields) {
   delivery::EventContext c;
-  c.mail = {{"messageId", "m"}};
+  c.mail_json = R"({"messageId":"m"})";
   c.now = 1700000001.5;
   c.reporting_mta = "mta.test";
   c.remote_ip = "127.0.0.1";
-  auto e = delivery::delivery_event(c, 1700000000, "a@b.test", "250 ok");
+  auto e = nlohmann::json::parse(delivery::delivery_event(c, 1700000000, "a@b.test", "250 ok"));
+  EXPECT_EQ(e["mail"]["messageId"], "m");
   EXPECT_EQ(e["eventType"], "Delivery");
   EXPECT_EQ(e["delivery"]["processingTimeMillis"], 1500);
   EXPECT_EQ(e["delivery"]["recipients"][0], "a@b.test");
   auto d = delivery::decide(parse("550 5.1.1 no\r\n"));
-  auto b = delivery::bounce_event(c, "Permanent", "NoEmail", {{"a@b.test", d}}, "fid");
+  auto b = nlohmann::json::parse(delivery::bounce_event(c, "Permanent", "NoEmail", {{"a@b.test", d}}, "fid"));
   EXPECT_EQ(b["bounce"]["bouncedRecipients"][0]["diagnosticCode"], "smtp; 550 5.1.1 no");
   EXPECT_EQ(b["bounce"]["bouncedRecipients"][0]["action"], "failed");
   EXPECT_EQ(b["bounce"]["reportingMTA"], "dns; mta.test");
   auto t = delivery::decide(parse("452 4.2.2 full\r\n"));
-  auto w = delivery::delay_event(c, t.delay_type, 1700050400, {{"a@b.test", t}});
+  auto w = nlohmann::json::parse(delivery::delay_event(c, t.delay_type, 1700050400, {{"a@b.test", t}}));
   EXPECT_EQ(w["deliveryDelay"]["delayType"], "MailboxFull");
   EXPECT_EQ(w["deliveryDelay"]["delayedRecipients"][0]["status"], "4.2.2");
   EXPECT_EQ(w["deliveryDelay"]["expirationTime"], "2023-11-15T12:13:20.000Z");

@@ -1,6 +1,9 @@
 #include "delivery/engine.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -41,6 +44,9 @@ struct Engine::Impl {
   const base::Clock& clock;
   EngineOptions o;
 
+  /// Bytes held by messages handed over in memory (EngineOptions::handoff_budget_bytes).
+  /// Declared before the scheduler: jobs still queued at destruction release into it.
+  std::atomic<std::size_t> handoff_bytes{0};
   std::mutex mu;
   std::condition_variable cv;
   queue::Scheduler sched;
@@ -64,10 +70,11 @@ struct Engine::Impl {
   }
 
   /// Adds jobs (one per destination domain) for `recipients` of a message. Caller holds mu.
-  void add_jobs_locked(const std::string& message_id, const std::vector<std::string>& recipients, int attempts, double due) {
+  void add_jobs_locked(const std::string& message_id, const std::vector<std::string>& recipients, int attempts, double due,
+                       const std::shared_ptr<const store::MessageRecord>& message = nullptr) {
     std::map<std::string, std::vector<std::string>> by_domain;
     for (const auto& r : recipients) by_domain[domain_of(r)].push_back(r);
-    for (auto& [domain, rs] : by_domain) sched.add(queue::Job{message_id, domain, std::move(rs), attempts, due});
+    for (auto& [domain, rs] : by_domain) sched.add(queue::Job{message_id, domain, std::move(rs), attempts, due, message});
   }
 
   std::unique_ptr<SmtpClient> take_idle(const std::string& domain, double now) {
@@ -212,15 +219,20 @@ struct Engine::Impl {
     return out;
   }
 
-  void run(const queue::Job& job) {
-    auto loaded = store.message(job.message_id);
-    if (!loaded.ok()) {
-      base::log().error("delivery: cannot load message {}: {}", job.message_id, loaded.error().message);
-      retry_later(job, 30);
-      return;
+  void run(queue::Job& job) {
+    std::shared_ptr<const store::MessageRecord> held = std::move(job.message);
+    std::optional<store::MessageRecord> loaded;
+    if (!held) {
+      auto r = store.message(job.message_id);
+      if (!r.ok()) {
+        base::log().error("delivery: cannot load message {}: {}", job.message_id, r.error().message);
+        retry_later(job, 30);
+        return;
+      }
+      if (!r.value()) return;  // deleted meanwhile
+      loaded = std::move(*r.value());
     }
-    if (!loaded.value()) return;  // deleted meanwhile
-    const store::MessageRecord& rec = *loaded.value();
+    const store::MessageRecord& rec = held ? *held : *loaded;
     json meta = json::parse(rec.meta, nullptr, false);
     if (meta.is_discarded()) meta = json::object();
     json d = meta.value("delivery", json::object());
@@ -229,7 +241,7 @@ struct Engine::Impl {
     const double expiry = rec.accepted + d.value("max_delivery_seconds", 50400.0);
 
     EventContext ctx;
-    ctx.mail = meta.value("mail", json());
+    if (meta.contains("mail_json") && meta["mail_json"].is_string()) ctx.mail_json = meta["mail_json"].get<std::string>();
     ctx.reporting_mta = o.helo_name;
     std::vector<Decision> decisions = attempt(job, return_path, rec.raw, require_tls, ctx);
     ctx.now = clock.now();
@@ -262,21 +274,20 @@ struct Engine::Impl {
     const double next = std::min(now + o.retry.delay(attempts), expiry);
 
     std::vector<store::EventRecord> events;
-    const bool has_events = ctx.mail.is_object() && !rec.account.empty();
+    const bool has_events = !ctx.mail_json.empty() && !rec.account.empty();
     if (has_events) {
       for (std::size_t i = 0; i < job.recipients.size(); ++i)
         if (decisions[i].kind == Decision::kDelivered)
           events.push_back({rec.account, rec.region, rec.id, "Delivery",
-                            delivery_event(ctx, rec.accepted, job.recipients[i], decisions[i].diagnostic).dump(), now});
+                            delivery_event(ctx, rec.accepted, job.recipients[i], decisions[i].diagnostic), now});
       if (!delayed_list.empty())
         events.push_back({rec.account, rec.region, rec.id, "DeliveryDelay",
-                          delay_event(ctx, delayed_list.front().second.delay_type, expiry, delayed_list).dump(), now});
+                          delay_event(ctx, delayed_list.front().second.delay_type, expiry, delayed_list), now});
       std::map<std::pair<std::string, std::string>, std::vector<std::pair<std::string, Decision>>> groups;
       for (const auto& b : bounced_list) groups[{b.second.bounce_type, b.second.bounce_subtype}].push_back(b);
       for (const auto& [type, list] : groups)
         events.push_back({rec.account, rec.region, rec.id, "Bounce",
-                          bounce_event(ctx, type.first, type.second, list, base::ses_message_id(now, o.message_id_prefix)).dump(),
-                          now});
+                          bounce_event(ctx, type.first, type.second, list, base::ses_message_id(now, o.message_id_prefix)), now});
     }
 
     // A DSN to the sender (RFC 3464) when feedback forwarding is on; never for a DSN.
@@ -325,6 +336,7 @@ struct Engine::Impl {
   void retry_later(const queue::Job& job, double seconds) {
     std::lock_guard lk(mu);
     queue::Job again = job;
+    again.message.reset();
     again.due = clock.now() + seconds;
     sched.add(std::move(again));
   }
@@ -379,7 +391,10 @@ base::Status Engine::start() {
   }
   if (!pending.empty()) base::log().info("delivery: resumed {} queued recipients", pending.size());
   int n = std::max(1, impl_->o.limits.global);
-  for (int k = 0; k < n; ++k) impl_->workers.emplace_back([this] { impl_->worker(); });
+  for (int k = 0; k < n; ++k) impl_->workers.emplace_back([this] {
+      pthread_setname_np(pthread_self(), "sesame-deliver");  // visible in top -H and perf
+      impl_->worker();
+    });
   return base::ok_status();
 }
 
@@ -395,9 +410,24 @@ void Engine::stop() {
   impl_->sweep_idle(0, true);
 }
 
-void Engine::submit(const std::string& message_id, const std::vector<std::string>& recipients) {
+void Engine::submit(store::MessageRecord message) {
+  // Handed over in memory while the budget allows (no store read for the first attempt);
+  // the bytes are released when the last job holding the message lets go of it.
+  std::shared_ptr<const store::MessageRecord> held;
+  const std::size_t bytes = message.raw.size() + message.meta.size();
+  if (impl_->handoff_bytes.fetch_add(bytes) + bytes <= impl_->o.handoff_budget_bytes) {
+    Impl* impl = impl_.get();
+    held = std::shared_ptr<const store::MessageRecord>(new store::MessageRecord(std::move(message)),
+                                                       [impl, bytes](const store::MessageRecord* m) {
+                                                         impl->handoff_bytes -= bytes;
+                                                         delete m;
+                                                       });
+  } else {
+    impl_->handoff_bytes -= bytes;
+  }
+  const store::MessageRecord& m = held ? *held : message;
   std::lock_guard lk(impl_->mu);
-  impl_->add_jobs_locked(message_id, recipients, 0, impl_->clock.now());
+  impl_->add_jobs_locked(m.id, m.recipients, 0, impl_->clock.now(), held);
   impl_->cv.notify_one();
 }
 

@@ -29,6 +29,9 @@ struct EngineOptions {
   double idle_seconds = 5;          // an idle connection is kept this long for reuse
   int max_transactions_per_connection = 100;
   std::size_t max_addresses_per_host = 2;  // A/AAAA addresses tried per MX host
+  /// Messages handed over in memory at acceptance, waiting for their first attempt, hold at
+  /// most this many bytes; beyond it (a backlog) delivery reads them from the store.
+  std::size_t handoff_budget_bytes = 64u << 20;
 };
 
 class Engine final : public queue::Intake {
@@ -41,7 +44,7 @@ class Engine final : public queue::Intake {
   /// Lets running attempts finish (their results are committed), then stops.
   void stop();
 
-  void submit(const std::string& message_id, const std::vector<std::string>& recipients) override;
+  void submit(store::MessageRecord message) override;
 
   struct Stats {
     std::size_t waiting = 0, running = 0;

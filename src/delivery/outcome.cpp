@@ -18,6 +18,18 @@ json recipient_entries(const std::vector<std::pair<std::string, Decision>>& rs, 
   }
   return out;
 }
+std::string event_text(const char* type, const std::string& mail_json, const char* key, const json& body) {
+  std::string out = R"({"eventType":")";
+  out += type;
+  out += R"(","mail":)";
+  out += mail_json.empty() ? "{}" : mail_json;
+  out += R"(,")";
+  out += key;
+  out += R"(":)";
+  out += body.dump();
+  out += '}';
+  return out;
+}
 }  // namespace
 
 Decision temporary(const std::string& diagnostic, const std::string& delay_type, const std::string& status) {
@@ -79,17 +91,17 @@ Decision decide(const RcptResult& r) {
   return temporary(r.error, "TransientCommunicationFailure");
 }
 
-json delivery_event(const EventContext& c, double accepted, const std::string& recipient, const std::string& smtp_response) {
+std::string delivery_event(const EventContext& c, double accepted, const std::string& recipient, const std::string& smtp_response) {
   json delivery{{"timestamp", base::format_iso8601(c.now)},
                 {"processingTimeMillis", static_cast<long long>((c.now - accepted) * 1000)},
                 {"recipients", json::array({recipient})},
                 {"smtpResponse", smtp_response},
                 {"reportingMTA", c.reporting_mta}};
   if (!c.remote_ip.empty()) delivery["remoteMtaIp"] = c.remote_ip;
-  return json{{"eventType", "Delivery"}, {"mail", c.mail}, {"delivery", delivery}};
+  return event_text("Delivery", c.mail_json, "delivery", delivery);
 }
 
-json bounce_event(const EventContext& c, const std::string& bounce_type, const std::string& subtype,
+std::string bounce_event(const EventContext& c, const std::string& bounce_type, const std::string& subtype,
                   const std::vector<std::pair<std::string, Decision>>& recipients, const std::string& feedback_id) {
   json bounce{{"bounceType", bounce_type},
               {"bounceSubType", subtype},
@@ -98,17 +110,17 @@ json bounce_event(const EventContext& c, const std::string& bounce_type, const s
               {"feedbackId", feedback_id},
               {"reportingMTA", "dns; " + c.reporting_mta}};
   if (!c.remote_ip.empty()) bounce["remoteMtaIp"] = c.remote_ip;
-  return json{{"eventType", "Bounce"}, {"mail", c.mail}, {"bounce", bounce}};
+  return event_text("Bounce", c.mail_json, "bounce", bounce);
 }
 
-json delay_event(const EventContext& c, const std::string& delay_type, double expiration,
+std::string delay_event(const EventContext& c, const std::string& delay_type, double expiration,
                  const std::vector<std::pair<std::string, Decision>>& recipients) {
   json delay{{"timestamp", base::format_iso8601(c.now)},
              {"delayType", delay_type},
              {"expirationTime", base::format_iso8601(expiration)},
              {"delayedRecipients", recipient_entries(recipients, false)}};
   if (!c.reporting_mta.empty()) delay["reportingMTA"] = c.reporting_mta;
-  return json{{"eventType", "DeliveryDelay"}, {"mail", c.mail}, {"deliveryDelay", delay}};
+  return event_text("DeliveryDelay", c.mail_json, "deliveryDelay", delay);
 }
 
 }  // namespace sesame::delivery

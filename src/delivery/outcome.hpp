@@ -30,17 +30,18 @@ Decision temporary(const std::string& diagnostic, const std::string& delay_type,
 Decision permanent(const std::string& status, const std::string& diagnostic, const std::string& subtype = "General");
 
 struct EventContext {
-  json mail;               // the Send event's `mail` object
+  std::string mail_json;   // the Send event's `mail` object, serialized
   double now = 0;
   std::string reporting_mta;  // this host
   std::string remote_ip;
   std::string remote_host;
 };
 
-json delivery_event(const EventContext& c, double accepted, const std::string& recipient, const std::string& smtp_response);
-json bounce_event(const EventContext& c, const std::string& bounce_type, const std::string& subtype,
+/// Event records (JSON text): the message's `mail` text spliced in, not re-serialized.
+std::string delivery_event(const EventContext& c, double accepted, const std::string& recipient, const std::string& smtp_response);
+std::string bounce_event(const EventContext& c, const std::string& bounce_type, const std::string& subtype,
                   const std::vector<std::pair<std::string, Decision>>& recipients, const std::string& feedback_id);
-json delay_event(const EventContext& c, const std::string& delay_type, double expiration,
+std::string delay_event(const EventContext& c, const std::string& delay_type, double expiration,
                  const std::vector<std::pair<std::string, Decision>>& recipients);
 
 }  // namespace sesame::delivery

@@ -1,6 +1,8 @@
 // Beast HTTP/1.1 server: see server.hpp.
 #include "http/server.hpp"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -241,7 +243,10 @@ base::Status Server::start() {
   if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return base::make_error(base::ErrorCode::kUnavailable, "cannot listen on " + impl_->options.listen + ": " + ec.message());
   asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
-  impl_->threads.emplace_back([this] { impl_->io.run(); });
+  impl_->threads.emplace_back([this] {
+    pthread_setname_np(pthread_self(), "sesame-http-io");
+    impl_->io.run();
+  });
   return base::ok_status();
 }
 

@@ -6,11 +6,14 @@
 
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <queue>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "store/store.hpp"
 
 namespace sesame::queue {
 
@@ -22,6 +25,9 @@ struct Job {
   std::vector<std::string> recipients;
   int attempts = 0;  // attempts already made
   double due = 0;    // epoch seconds
+  /// The message itself when it was handed over in memory at acceptance (first attempt
+  /// only, within a memory budget); otherwise delivery reads it from the store.
+  std::shared_ptr<const store::MessageRecord> message;
 };
 
 struct Limits {
@@ -80,7 +86,7 @@ namespace sesame::queue {
 class Intake {
  public:
   virtual ~Intake() = default;
-  virtual void submit(const std::string& message_id, const std::vector<std::string>& recipients) = 0;
+  virtual void submit(store::MessageRecord message) = 0;
 };
 
 }  // namespace sesame::queue

@@ -262,36 +262,37 @@ Result<std::string> Sending::accept(const Caller& c, Submission sub) {
               {"to", address_array(mime::header(msg, "To"))},
               {"messageId", id}};
   if (auto subj = mime::header(msg, "Subject")) common["subject"] = *subj;
-  json event{{"eventType", "Send"},
-             {"mail",
-              {{"timestamp", base::format_iso8601(now)},
-               {"source", sub.source.empty() ? from.address : sub.source},
-               {"sourceArn", arn(c, "identity", from.address)},
-               {"sendingAccountId", c.account_id},
-               {"messageId", id},
-               {"destination", destination},
-               {"headersTruncated", false},
-               {"headers", header_list(msg)},
-               {"commonHeaders", common},
-               {"tags", tags}}},
-             {"send", json::object()}};
-  capture["Destination"] = capture.value("Destination", json{{"ToAddresses", destination}});
-
-  json meta{{"capture", capture},
-            {"mail", event["mail"]},
+  json mail{{"timestamp", base::format_iso8601(now)},
+            {"source", sub.source.empty() ? from.address : sub.source},
+            {"sourceArn", arn(c, "identity", from.address)},
+            {"sendingAccountId", c.account_id},
+            {"messageId", id},
+            {"destination", destination},
+            {"headersTruncated", false},
+            {"headers", header_list(msg)},
+            {"commonHeaders", common},
+            {"tags", tags}};
+  // The `mail` object is serialized once: the Send event and every later event of this
+  // message (delivery copies it from the message's metadata) splice in the same text.
+  const std::string mail_json = mail.dump();
+  json meta{{"mail_json", mail_json},
             {"delivery",
              {{"return_path", return_path},
               {"source", from.address},
               {"require_tls", require_tls},
               {"max_delivery_seconds", max_delivery_seconds},
               {"feedback_forwarding", sender_identity->value("feedback_forwarding", true)}}}};
-  store::MessageRecord record{id, c.account_id, c.region, now, from.address, addresses, meta.dump(), wire, s_.settings.capture};
-  store::EventRecord ev{c.account_id, c.region, id, "Send", event.dump(), now};
+  if (s_.settings.capture) {
+    capture["Destination"] = capture.value("Destination", json{{"ToAddresses", destination}});
+    meta["capture"] = std::move(capture);
+  }
+  store::MessageRecord record{id, c.account_id, c.region, now, from.address, addresses, meta.dump(), std::move(wire), s_.settings.capture};
+  store::EventRecord ev{c.account_id, c.region, id, "Send", R"({"eventType":"Send","mail":)" + mail_json + R"(,"send":{}})", now};
   SESAME_CHECK(s_.store.write([&](store::Txn& t) -> base::Status {
     SESAME_CHECK(t.insert_message(record));
     return t.insert_event(ev);
   }));
-  if (!s_.settings.capture) s_.intake->submit(id, addresses);
+  if (!s_.settings.capture) s_.intake->submit(std::move(record));
   return id;
 }
 

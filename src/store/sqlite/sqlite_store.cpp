@@ -1,6 +1,7 @@
 // SQLite engine of the store interface: WAL mode, synchronous=FULL, one writer thread that
 // group-commits every job waiting at the time (each in its own savepoint), and a small pool
 // of reader connections so reads never wait for a commit.
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include <atomic>
@@ -347,8 +348,14 @@ class SqliteTxn final : public Txn {
 class SqliteStore final : public Store {
  public:
   SqliteStore(SqliteOptions o, sqlite3* writer) : options_(std::move(o)), writer_(writer), writer_db_(writer) {
-    thread_ = std::thread([this] { writer_loop(); });
-    checkpointer_ = std::thread([this] { checkpoint_loop(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "sesame-store");
+      writer_loop();
+    });
+    checkpointer_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "sesame-ckpt");
+      checkpoint_loop();
+    });
   }
   ~SqliteStore() override {
     {
