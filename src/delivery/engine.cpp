@@ -329,8 +329,10 @@ struct Engine::Impl {
       base::log().info("delivery: {} to {} deferred (attempt {}): {}", rec.id, job.domain, attempts, delayed_list.front().second.diagnostic);
     std::lock_guard lk(mu);
     if (!deferred.empty()) sched.add(queue::Job{rec.id, job.domain, deferred, attempts, next});
-    if (dsn) add_jobs_locked(dsn->id, dsn->recipients, 0, now);
-    cv.notify_all();
+    if (dsn) {
+      add_jobs_locked(dsn->id, dsn->recipients, 0, now);
+      cv.notify_one();
+    }
   }
 
   void retry_later(const queue::Job& job, double seconds) {
@@ -351,7 +353,9 @@ struct Engine::Impl {
         run(*job);
         lk.lock();
         sched.finish(job->domain);
-        cv.notify_all();
+        // One slot came free: one waiting worker may now take a job (waking them all
+        // would only have them contend for this lock).
+        cv.notify_one();
         continue;
       }
       if (now - last_sweep >= 1) {

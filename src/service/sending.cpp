@@ -90,6 +90,7 @@ Result<std::string> Sending::accept(const Caller& c, Submission sub) {
 
   // 1. The message and its envelope.
   mime::RawMessage msg;
+  std::string built;  // Simple content: the message as built (sent as is)
   std::vector<mime::Mailbox> rcpts;
   mime::Mailbox from;
   json capture{{"Id", id}, {"Region", c.region}, {"Timestamp", base::format_iso8601(now)}};
@@ -121,8 +122,10 @@ Result<std::string> Sending::accept(const Caller& c, Submission sub) {
     mime::remove_header(msg, "Bcc");
     mime::replace_header(msg, "Date", mime::rfc5322_date(now));
     mime::replace_header(msg, "Message-ID", "<" + message_id_header + ">");
-    capture["RawData"] = *sub.raw;
-    capture["Source"] = from.address;
+    if (s_.settings.capture) {
+      capture["RawData"] = *sub.raw;
+      capture["Source"] = from.address;
+    }
   } else {
     if (!sub.simple) return base::make_error(ErrorCode::kInvalidParameter, "The message has no content.");
     SESAME_ASSIGN(from, mime::parse_mailbox(sub.source));
@@ -149,15 +152,20 @@ Result<std::string> Sending::accept(const Caller& c, Submission sub) {
     sm.attachments = sub.simple->attachments;
     sm.message_id = message_id_header;
     sm.date = now;
-    SESAME_ASSIGN(auto built, mime::build_simple(sm));
+    SESAME_ASSIGN(built, mime::build_simple(sm));
     if (built.size() > sub.max_bytes)
       return base::make_error(ErrorCode::kInvalidParameter, "Message length is more than " + std::to_string(sub.max_bytes) + " bytes");
-    SESAME_ASSIGN(msg, mime::parse_raw(built));
-    capture["Destination"] = dest;
-    capture["Source"] = sub.source;
-    capture["Subject"] = sub.simple->subject.data;
-    capture["Body"] = json{{"text_part", sub.simple->text ? json(sub.simple->text->data) : json()},
-                           {"html_part", sub.simple->html ? json(sub.simple->html->data) : json()}};
+    // Only the header block is parsed back (for the event's headers); the bytes to send are
+    // the built message itself.
+    const std::size_t header_end = built.find("\r\n\r\n");
+    SESAME_ASSIGN(msg, mime::parse_raw(header_end == std::string::npos ? built : built.substr(0, header_end + 4)));
+    if (s_.settings.capture) {
+      capture["Destination"] = dest;
+      capture["Source"] = sub.source;
+      capture["Subject"] = sub.simple->subject.data;
+      capture["Body"] = json{{"text_part", sub.simple->text ? json(sub.simple->text->data) : json()},
+                             {"html_part", sub.simple->html ? json(sub.simple->html->data) : json()}};
+    }
   }
   if (rcpts.empty()) return base::make_error(ErrorCode::kInvalidParameter, "Missing final '@domain'");
   if (rcpts.size() > kMaxRecipients) return base::make_error(ErrorCode::kInvalidParameter, "Recipient count exceeds 50.");
@@ -226,7 +234,7 @@ Result<std::string> Sending::accept(const Caller& c, Submission sub) {
   SESAME_CHECK(check_quota(c, rcpts.size(), effective_quota(settings ? *settings : json::object(), production)));
 
   // 6. DKIM: the From domain's key, when its DKIM is enabled and verified.
-  std::string wire = mime::serialize(msg);
+  std::string wire = built.empty() ? mime::serialize(msg) : std::move(built);
   {
     auto normalized = identity::normalize(from_domain);
     if (dom && dom->contains("dkim") && s_.signer) {
