@@ -1,26 +1,13 @@
 #include "app/capture_view.hpp"
 
 #include "base/encoding.hpp"
+#include "service/email_verification.hpp"
 #include "service/sending.hpp"
 
 namespace sesame::app {
 
 base::HttpResponse capture_view(service::Services& services, const base::HttpRequest& req) {
-  std::string_view target = req.target;
-  std::string_view query;
-  if (auto q = target.find('?'); q != std::string_view::npos) query = target.substr(q + 1);
-  auto param = [&](std::string_view name) -> std::string {
-    std::string_view rest = query;
-    while (!rest.empty()) {
-      std::size_t amp = rest.find('&');
-      std::string_view item = rest.substr(0, amp);
-      rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-      std::size_t eq = item.find('=');
-      if (item.substr(0, eq) == name && eq != std::string_view::npos)
-        return base::percent_decode(item.substr(eq + 1), true).value_or("");
-    }
-    return {};
-  };
+  auto param = [&](std::string_view name) { return req.query_param(name); };
   base::HttpResponse r;
   r.headers.emplace_back("Content-Type", "application/json");
   if (req.method == "GET") {
@@ -37,6 +24,25 @@ base::HttpResponse capture_view(service::Services& services, const base::HttpReq
     return r;
   }
   return base::HttpResponse{405, r.headers, R"({"message":"GET or DELETE"})"};
+}
+
+base::HttpResponse verification_link_view(service::Services& services, const base::HttpRequest& req) {
+  auto st = service::confirm_verification_link(services, req.query_param("account"), req.query_param("region"),
+                                               req.query_param("identity"), req.query_param("token"));
+  auto page = [](int status, const std::string& title, const std::string& text) {
+    return base::HttpResponse{status, {{"Content-Type", "text/html; charset=utf-8"}, {"Cache-Control", "no-store"}},
+                              "<!DOCTYPE html><html><head><title>" + title + "</title></head><body><h1>" + title +
+                                  "</h1><p>" + text + "</p></body></html>\n"};
+  };
+  if (st.ok())
+    return page(200, "Congratulations!",
+                "You have successfully verified an email address. You can now start sending email from this address.");
+  switch (st.error().code) {
+    case base::ErrorCode::kNotFound: return page(404, "Verification failed", "There is no such identity.");
+    case base::ErrorCode::kRejected: return page(410, "Verification failed", "This verification link has expired.");
+    case base::ErrorCode::kInvalidParameter: return page(400, "Verification failed", "This verification link is not valid.");
+    default: return page(500, "Verification failed", "Try again later.");
+  }
 }
 
 }  // namespace sesame::app

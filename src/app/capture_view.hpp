@@ -8,4 +8,8 @@
 
 namespace sesame::app {
 base::HttpResponse capture_view(service::Services& services, const base::HttpRequest& request);
+
+/// GET /_sesame/verify-email?account=&region=&identity=&token= : the link in a verification
+/// mail. Unauthenticated (the token is the credential); answers a short HTML page.
+base::HttpResponse verification_link_view(service::Services& services, const base::HttpRequest& request);
 }

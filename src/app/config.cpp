@@ -17,6 +17,17 @@ base::Status check_keys(const toml::table& t, const std::string& where, const st
       return bad("config: unknown key " + where + std::string(k.str()));
   return base::ok_status();
 }
+/// Defaults that follow from other keys.
+void fill_defaults(Config& c) {
+  if (c.delivery_helo_name.empty()) c.delivery_helo_name = c.hostname;
+  if (c.delivery_bounce_domain.empty()) c.delivery_bounce_domain = c.hostname;
+  // A single-label host name ("vm", "localhost") is not a valid mail domain on its own.
+  if (c.delivery_system_sender.empty())
+    c.delivery_system_sender = "no-reply@" + c.delivery_bounce_domain +
+                               (c.delivery_bounce_domain.find('.') == std::string::npos ? ".localdomain" : "");
+  if (c.api_public_url.empty()) c.api_public_url = "http://" + c.api_listen;
+  while (!c.api_public_url.empty() && c.api_public_url.back() == '/') c.api_public_url.pop_back();
+}
 }  // namespace
 
 base::Result<Config> load_config(const std::string& path) {
@@ -25,7 +36,7 @@ base::Result<Config> load_config(const std::string& path) {
   if (::gethostname(host, sizeof host - 1) == 0 && host[0]) c.hostname = host;
   else c.hostname = "localhost";
   if (path.empty()) {
-    c.delivery_helo_name = c.delivery_bounce_domain = c.hostname;
+    fill_defaults(c);
     return c;
   }
   toml::table t;
@@ -40,11 +51,12 @@ base::Result<Config> load_config(const std::string& path) {
   c.region = t["region"].value_or(c.region);
   c.log_level = t["log_level"].value_or(c.log_level);
   if (auto api = t["api"].as_table()) {
-    SESAME_CHECK(check_keys(*api, "api.", {"listen", "max_body_bytes", "max_connections", "worker_threads"}));
+    SESAME_CHECK(check_keys(*api, "api.", {"listen", "max_body_bytes", "max_connections", "worker_threads", "public_url"}));
     c.api_listen = (*api)["listen"].value_or(c.api_listen);
     c.api_max_body_bytes = std::size_t((*api)["max_body_bytes"].value_or(int64_t(c.api_max_body_bytes)));
     c.api_max_connections = std::size_t((*api)["max_connections"].value_or(int64_t(c.api_max_connections)));
     c.api_worker_threads = int((*api)["worker_threads"].value_or(int64_t(c.api_worker_threads)));
+    c.api_public_url = (*api)["public_url"].value_or(c.api_public_url);
   }
   if (auto dns = t["dns"].as_table()) {
     SESAME_CHECK(check_keys(*dns, "dns.", {"servers", "timeout_ms"}));
@@ -64,7 +76,7 @@ base::Result<Config> load_config(const std::string& path) {
     c.verification_recheck_seconds = (*v)["recheck_seconds"].value_or(c.verification_recheck_seconds);
   }
   if (auto d = t["delivery"].as_table()) {
-    SESAME_CHECK(check_keys(*d, "delivery.", {"mode", "mx_port", "helo_name", "bounce_domain", "max_connections",
+    SESAME_CHECK(check_keys(*d, "delivery.", {"mode", "mx_port", "helo_name", "bounce_domain", "system_sender", "max_connections",
                                               "max_connections_per_domain", "retry_base_seconds",
                                               "retry_max_interval_seconds", "connect_timeout_seconds",
                                               "command_timeout_seconds"}));
@@ -72,6 +84,7 @@ base::Result<Config> load_config(const std::string& path) {
     c.delivery_mx_port = int((*d)["mx_port"].value_or(int64_t(c.delivery_mx_port)));
     c.delivery_helo_name = (*d)["helo_name"].value_or(c.delivery_helo_name);
     c.delivery_bounce_domain = (*d)["bounce_domain"].value_or(c.delivery_bounce_domain);
+    c.delivery_system_sender = (*d)["system_sender"].value_or(c.delivery_system_sender);
     c.delivery_max_connections = int((*d)["max_connections"].value_or(int64_t(c.delivery_max_connections)));
     c.delivery_max_connections_per_domain =
         int((*d)["max_connections_per_domain"].value_or(int64_t(c.delivery_max_connections_per_domain)));
@@ -94,8 +107,7 @@ base::Result<Config> load_config(const std::string& path) {
     SESAME_CHECK(check_keys(*s, "store.", {"durable"}));
     c.store_durable = (*s)["durable"].value_or(c.store_durable);
   }
-  if (c.delivery_helo_name.empty()) c.delivery_helo_name = c.hostname;
-  if (c.delivery_bounce_domain.empty()) c.delivery_bounce_domain = c.hostname;
+  fill_defaults(c);
   if (c.api_max_body_bytes < 1024) return bad("config: api.max_body_bytes is too small");
   if (c.api_worker_threads < 1 || c.api_worker_threads > 256) return bad("config: api.worker_threads must be 1..256");
   return c;

@@ -19,6 +19,7 @@ struct Config {
   std::size_t api_max_body_bytes = 48u << 20;
   std::size_t api_max_connections = 1024;
   int api_worker_threads = 16;
+  std::string api_public_url;  // empty = http://<listen>
   // [dns]
   std::vector<std::string> dns_servers;  // host:port; empty = system resolver
   int dns_timeout_ms = 2000;
@@ -31,6 +32,7 @@ struct Config {
   int delivery_mx_port = 25;
   std::string delivery_helo_name;      // empty = hostname
   std::string delivery_bounce_domain;  // empty = hostname
+  std::string delivery_system_sender;  // empty = no-reply@<bounce domain>
   int delivery_max_connections = 32;
   int delivery_max_connections_per_domain = 8;
   double delivery_retry_base_seconds = 60;

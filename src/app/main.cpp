@@ -84,15 +84,17 @@ int serve(const app::Config& cfg) {
   opts.worker_threads = cfg.api_worker_threads;
   auto is_health = [](const base::HttpRequest& req) { return req.method == "GET" && req.target == "/_sesame/health"; };
   auto is_capture = [](const base::HttpRequest& req) { return req.target.rfind("/_aws/ses", 0) == 0; };
+  auto is_verify_link = [](const base::HttpRequest& req) { return req.method == "GET" && req.path() == "/_sesame/verify-email"; };
   http::Server server(
       opts,
       [&](const base::HttpRequest& req) -> base::HttpResponse {
         if (is_health(req)) return base::HttpResponse{200, {{"Content-Type", "text/plain"}}, "ok\n"};
         if (cfg.delivery_mode == "capture" && is_capture(req)) return app::capture_view(r.services(), req);
+        if (is_verify_link(req)) return app::verification_link_view(r.services(), req);
         return dispatcher.handle(req);
       },
       [&](const base::HttpRequest& head) -> std::optional<base::HttpResponse> {
-        if (is_health(head) || (cfg.delivery_mode == "capture" && is_capture(head))) return std::nullopt;
+        if (is_health(head) || is_verify_link(head) || (cfg.delivery_mode == "capture" && is_capture(head))) return std::nullopt;
         return dispatcher.precheck(head);
       },
       [&](int status, const std::string& message, const std::string& target) {

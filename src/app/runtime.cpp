@@ -51,6 +51,8 @@ base::Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config) {
   settings.recheck_on_read_seconds = config.verification_recheck_on_read_seconds;
   settings.capture = config.delivery_mode == "capture";
   settings.bounce_domain = config.delivery_bounce_domain;
+  settings.public_url = config.api_public_url;
+  settings.system_sender = config.delivery_system_sender;
   r->signer_ = std::make_unique<mailauth::dkim::Signer>(*r->keys_);
   r->services_ = std::unique_ptr<service::Services>(
       new service::Services{*r->store_, r->clock_, *r->resolver_, *r->keys_, settings});

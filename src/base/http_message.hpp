@@ -20,6 +20,10 @@ struct HttpRequest {
   std::vector<std::string_view> header_values(std::string_view name) const;
   /// The first value, or empty.
   std::string_view header(std::string_view name) const;
+  /// The first query parameter `name`, percent-decoded ('+' as space); empty when absent.
+  std::string query_param(std::string_view name) const;
+  /// The path without the query.
+  std::string_view path() const { return std::string_view(target).substr(0, target.find('?')); }
 };
 
 struct HttpResponse {

@@ -1,6 +1,7 @@
 // SES v1 identity operations (Verify*, List*, Get*Attributes, Set*, policies) over the
 // shared identity documents. SES API reference, "Actions" for 2010-12-01.
 #include "base/log.hpp"
+#include "service/email_verification.hpp"
 #include "service/identity.hpp"
 #include "service/identity_attributes.hpp"
 #include "base/encoding.hpp"
@@ -23,6 +24,7 @@ Result<json> verify_email(Documents& docs, const Caller& c, const json& in, cons
                               },
                               "", true));
   (void)doc;
+  SESAME_CHECK(send_verification_email(docs.services(), c, name));
   return json::object();
 }
 

@@ -1,5 +1,6 @@
 // SES v2 email-identity operations over the same identity documents as v1
 // (SESv2 API reference: CreateEmailIdentity, GetEmailIdentity, Put*Attributes, policies).
+#include "service/email_verification.hpp"
 #include "service/identity.hpp"
 #include "service/identity_attributes.hpp"
 
@@ -61,6 +62,7 @@ Result<json> create_identity(Documents& docs, const Caller& c, const json& in) {
     identity::forget_keys(s, c, name, doc);
     return created.error();
   }
+  if (!domain) SESAME_CHECK(send_verification_email(s, c, name));
   return json{{"IdentityType", domain ? "DOMAIN" : "EMAIL_ADDRESS"},
               {"VerifiedForSendingStatus", identity::verified_for_sending(doc)},
               {"DkimAttributes", dkim_attributes(doc)}};

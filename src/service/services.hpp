@@ -30,6 +30,10 @@ struct Settings {
   /// The default MAIL FROM domain (SES: a subdomain of amazonses.com): the envelope sender
   /// is <message-id>@<bounce_domain> unless the identity has a verified custom MAIL FROM.
   std::string bounce_domain = "localhost";
+  /// Where verification links point ([api] public_url): this API as users reach it.
+  std::string public_url = "http://127.0.0.1:4579";
+  /// The From of mail Sesame itself sends (verification mails).
+  std::string system_sender = "no-reply@localhost";
   /// The first four hex digits of message ids (a per-region constant in SES).
   std::string message_id_prefix = "0100";
 };

@@ -107,6 +107,12 @@ class Capture(harness.ServerCase):
         self.assertEqual(atts[0].get_filename(), "r.txt")
         self.assertEqual(atts[0].get_payload(decode=True), b"report")
 
+    def test_verification_mail_is_captured(self):
+        self.v1.verify_email_identity(EmailAddress="z@rcpt.example")
+        [m] = [m for m in self.captured() if m["Destination"]["ToAddresses"] == ["z@rcpt.example"]]
+        self.assertEqual(m["Subject"], "Email Address Verification Request in region us-east-1")
+        self.assertIn(self.server.endpoint + "/_sesame/verify-email?", m["Body"]["text_part"])
+
     def test_v1_send_email_with_the_cli(self):
         rc, out, err = self.server.aws("ses", "send-email", "--from", "news@shop.example", "--to", "a@rcpt.example",
                                        "--subject", "cli", "--text", "hello", check=False)

@@ -234,6 +234,33 @@ class Delivery(unittest.TestCase):
             self.assertEqual(bounce["bounceType"], "Permanent", domain)
             self.assertEqual(bounce["bouncedRecipients"][0]["status"], status, domain)
 
+    def test_verification_mail_link_verifies_the_address(self):
+        import urllib.error
+        import urllib.request
+        self.v1.verify_email_identity(EmailAddress="newuser@sink.test")
+        status = self.v1.get_identity_verification_attributes(Identities=["newuser@sink.test"])
+        self.assertEqual(status["VerificationAttributes"]["newuser@sink.test"]["VerificationStatus"], "Pending")
+        msgs = self.sink.wait_for(lambda ms: any(m["rcpt_tos"] == ["newuser@sink.test"] for m in ms), 20,
+                                  "the verification mail")
+        mail = [m for m in msgs if m["rcpt_tos"] == ["newuser@sink.test"]][0]
+        self.assertEqual(mail["mail_from"], "")  # system mail: nothing bounces back to it
+        text = self.parse(mail["data"]).get_body(("plain",)).get_content()
+        link = [w for w in text.split() if w.startswith(self.server.endpoint + "/_sesame/verify-email?")][0]
+        bad = link[:link.index("token=") + 6] + "wrong"
+        with self.assertRaises(urllib.error.HTTPError) as cm:
+            urllib.request.urlopen(bad, timeout=5)
+        self.assertEqual(cm.exception.code, 400)
+        with urllib.request.urlopen(link, timeout=5) as r:
+            self.assertEqual(r.status, 200)
+            self.assertIn(b"successfully verified", r.read())
+        status = self.v1.get_identity_verification_attributes(Identities=["newuser@sink.test"])
+        self.assertEqual(status["VerificationAttributes"]["newuser@sink.test"]["VerificationStatus"], "Success")
+        with urllib.request.urlopen(link, timeout=5) as r:  # opening it again changes nothing
+            self.assertEqual(r.status, 200)
+        # v2 CreateEmailIdentity sends one too.
+        self.v2.create_email_identity(EmailIdentity="other@sink.test")
+        self.sink.wait_for(lambda ms: any(m["rcpt_tos"] == ["other@sink.test"] for m in ms), 20, "the v2 verification mail")
+
     def test_send_statistics_count_attempts(self):
         mid = self.v1.send_email(Source="news@shop.example", Destination={"ToAddresses": ["henry@sink.test"]},
                                  Message={"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}})["MessageId"]

@@ -1,0 +1,105 @@
+#include "service/email_verification.hpp"
+
+#include "base/encoding.hpp"
+#include "base/ids.hpp"
+#include "mime/simple_message.hpp"
+#include "service/documents.hpp"
+#include "service/identity.hpp"
+
+namespace sesame::service {
+namespace {
+using base::ErrorCode;
+constexpr double kLinkLifetime = 24 * 3600;
+
+std::string token_hash(const std::string& token) { return base::hex_lower(base::sha256(token)); }
+}  // namespace
+
+base::Result<std::string> send_system_mail(Services& s, const std::string& region, const std::string& to,
+                                           const std::string& subject, const std::string& text) {
+  if (!s.settings.capture && !s.intake) return base::make_error(ErrorCode::kUnavailable, "the delivery engine is not running");
+  const double now = s.clock.now();
+  const std::string id = base::ses_message_id(now, s.settings.message_id_prefix);
+  mime::SimpleMessage m;
+  SESAME_ASSIGN(m.from, mime::parse_mailbox(s.settings.system_sender));
+  SESAME_ASSIGN(auto rcpt, mime::parse_mailbox(to));
+  m.to.push_back(rcpt);
+  m.subject.data = subject;
+  m.text = mime::TextPart{text, "UTF-8"};
+  m.message_id = id + "@" + s.settings.bounce_domain;
+  m.date = now;
+  SESAME_ASSIGN(auto raw, mime::build_simple(m));
+  json meta{{"delivery", {{"return_path", ""}, {"source", ""}, {"max_delivery_seconds", 86400}}}};
+  if (s.settings.capture)
+    meta["capture"] = json{{"Id", id}, {"Region", region}, {"Timestamp", base::format_iso8601(now)},
+                           {"Source", s.settings.system_sender},
+                           {"Destination", {{"ToAddresses", json::array({to})}}},
+                           {"Subject", subject}, {"Body", {{"text_part", text}, {"html_part", nullptr}}}};
+  store::MessageRecord record{id, "", region, now, s.settings.system_sender, {rcpt.address}, meta.dump(), raw, s.settings.capture};
+  SESAME_CHECK(s.store.write([&](store::Txn& t) { return t.insert_message(record); }));
+  if (!s.settings.capture) s.intake->submit(std::move(record));
+  return id;
+}
+
+base::Status send_verification_email(Services& s, const Caller& c, const std::string& address) {
+  const std::string token = base::token(40);
+  const double now = s.clock.now();
+  Documents docs(s);
+  bool already = false;
+  SESAME_ASSIGN(auto doc, docs.update(c, kind::kIdentity, address, [&](json& d) {
+    already = identity::verification_status(d) == "SUCCESS";
+    if (already) return base::ok_status();  // verified addresses stay verified
+    d["verification"]["link_hash"] = token_hash(token);
+    d["verification"]["link_sent"] = now;
+    return base::ok_status();
+  }, "Email identity <" + address + "> does not exist."));
+  (void)doc;
+  if (already) return base::ok_status();
+  const std::string link = s.settings.public_url + "/_sesame/verify-email?account=" + base::percent_encode(c.account_id) +
+                           "&region=" + base::percent_encode(c.region) + "&identity=" + base::percent_encode(address) +
+                           "&token=" + base::percent_encode(token);
+  const std::string text =
+      "Dear Sesame customer,\r\n\r\n"
+      "We have received a request to authorize this email address for use with Sesame (Amazon SES API) in region " +
+      c.region + ". If you requested this verification, please go to the following URL to confirm that you are "
+      "authorized to use this email address:\r\n\r\n" + link +
+      "\r\n\r\nYour request will not be processed unless you confirm the address using this URL. This link expires "
+      "24 hours after your original verification request.\r\n\r\n"
+      "If you did NOT request to verify this email address, do not click on the link.\r\n";
+  SESAME_ASSIGN(auto id, send_system_mail(s, c.region, address,
+                                          "Email Address Verification Request in region " + c.region, text));
+  (void)id;
+  return base::ok_status();
+}
+
+base::Status confirm_verification_link(Services& s, const std::string& account, const std::string& region,
+                                       const std::string& raw_identity, const std::string& token) {
+  auto normalized = identity::normalize(raw_identity);
+  if (!normalized.ok() || !identity::is_email(normalized.value()) || token.empty())
+    return base::make_error(ErrorCode::kInvalidParameter, "This verification link is not valid.");
+  const std::string address = normalized.value();
+  const double now = s.clock.now();
+  Documents docs(s);
+  Caller c{account, region, "", ""};
+  base::Status outcome = base::ok_status();
+  auto updated = docs.update(c, kind::kIdentity, address, [&](json& d) {
+    if (identity::verification_status(d) == "SUCCESS") return base::ok_status();  // opened twice: still verified
+    json& v = d["verification"];
+    const std::string want = v.value("link_hash", "");
+    if (want.empty() || token_hash(token) != want) {
+      outcome = base::make_error(ErrorCode::kInvalidParameter, "This verification link is not valid.");
+      return base::ok_status();
+    }
+    if (now - v.value("link_sent", 0.0) > kLinkLifetime) {
+      outcome = base::make_error(ErrorCode::kRejected, "This verification link has expired. Request a new one.");
+      return base::ok_status();
+    }
+    v["status"] = "SUCCESS";
+    v["last_success"] = now;
+    v.erase("link_hash");  // one use
+    return base::ok_status();
+  }, "no identity " + address);
+  if (!updated.ok()) return updated.error();
+  return outcome;
+}
+
+}  // namespace sesame::service
