@@ -9,10 +9,11 @@
 # requests/s, then (MEMORY=1) RSS per queued message with QUEUED messages waiting for an
 # unreachable destination. Postfix's configuration follows ../shared/peers/postfix.sh.
 # Env: N=10000 RUNS=3 CONNS=16 SESS=20 RATE_P99=1000 P99_SECS=10 MEMORY=1 QUEUED=200000
+#      PEER=0 skips Postfix (quick iterations on Sesame alone; no ratio)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
 BUILD=${BUILD:-$root/build}; N=${N:-10000}; RUNS=${RUNS:-3}; CONNS=${CONNS:-16}; SESS=${SESS:-20}
-RATE_P99=${RATE_P99:-1000}; P99_SECS=${P99_SECS:-10}; MEMORY=${MEMORY:-1}; QUEUED=${QUEUED:-200000}
+RATE_P99=${RATE_P99:-1000}; P99_SECS=${P99_SECS:-10}; MEMORY=${MEMORY:-1}; QUEUED=${QUEUED:-200000}; PEER=${PEER:-1}
 LOAD=$BUILD/bench/api_load; SESAME=$BUILD/src/sesame; PY=/usr/bin/python3
 for b in /usr/sbin/postfix /usr/sbin/smtp-source /usr/sbin/smtp-sink /usr/sbin/opendkim /usr/sbin/opendkim-genkey /usr/sbin/dnsmasq; do
   [ -x "$b" ] || { echo "missing $b: make bench installs postfix opendkim opendkim-tools dnsmasq-base" >&2; exit 1; }
@@ -187,21 +188,23 @@ postfix_run() {  # n -> "e2e_s cpu_ms_per_msg"
   stop_sink
   echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}') $(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN{printf "%.3f", (b-a)/n}')"
 }
-setup_postfix
+[ "$PEER" = 1 ] && setup_postfix
 
 echo "# delivery_bench N=$N RUNS=$RUNS sesame_conns=$CONNS postfix_sessions=$SESS body=5120B $(date -u +%FT%TZ)"
-echo "warm-up (1000 each)"; sesame_run 1000 >/dev/null; postfix_run 1000 >/dev/null
+echo "warm-up (1000 each)"; sesame_run 1000 >/dev/null; [ "$PEER" = 1 ] && postfix_run 1000 >/dev/null
 S_RATE=(); S_CPU=(); P_RATE=(); P_CPU=()
 for i in $(seq 1 "$RUNS"); do
   set -- $(sesame_run "$N")
   s_rate=$(awk -v n="$N" -v s="$1" 'BEGIN{printf "%.0f", n/s}'); S_RATE+=("$s_rate"); S_CPU+=("$2")
   echo "run $i sesame:  e2e ${s_rate} msg/s  cpu ${2} ms/msg  accept: ${*:3}"
+  [ "$PEER" = 1 ] || continue
   set -- $(postfix_run "$N")
   p_rate=$(awk -v n="$N" -v s="$1" 'BEGIN{printf "%.0f", n/s}'); P_RATE+=("$p_rate"); P_CPU+=("$2")
   echo "run $i postfix+opendkim: e2e ${p_rate} msg/s  cpu ${2} ms/msg  ratio $(awk -v a="$s_rate" -v b="$p_rate" 'BEGIN{printf "%.1f", a/b}')x"
 done
-sr=$(median "${S_RATE[@]}"); pr=$(median "${P_RATE[@]}")
-echo "SUMMARY e2e msg/s: sesame $sr (cpu $(median "${S_CPU[@]}") ms/msg) postfix+opendkim $pr (cpu $(median "${P_CPU[@]}") ms/msg) ratio $(awk -v a="$sr" -v b="$pr" 'BEGIN{printf "%.1f", a/b}')x"
+sr=$(median "${S_RATE[@]}")
+if [ "$PEER" = 1 ]; then pr=$(median "${P_RATE[@]}"); echo "SUMMARY e2e msg/s: sesame $sr (cpu $(median "${S_CPU[@]}") ms/msg) postfix+opendkim $pr (cpu $(median "${P_CPU[@]}") ms/msg) ratio $(awk -v a="$sr" -v b="$pr" 'BEGIN{printf "%.1f", a/b}')x"
+else echo "SUMMARY e2e msg/s: sesame $sr (cpu $(median "${S_CPU[@]}") ms/msg)"; fi
 stop_postfix
 
 # --- Sesame accept latency at a fixed rate.

@@ -36,6 +36,19 @@ struct Idle {
   double since = 0;
 };
 
+/// One attempt's outcome on its way to the store.
+struct Outcome {
+  queue::Job job;
+  std::string id;
+  int attempts = 0;
+  double now = 0, next = 0;
+  std::vector<std::string> delivered, deferred, bounced;
+  std::vector<std::pair<std::string, Decision>> bounced_list;
+  std::string delay_note;
+  std::vector<store::EventRecord> events;
+  std::optional<store::MessageRecord> dsn;
+};
+
 }  // namespace
 
 struct Engine::Impl {
@@ -52,6 +65,7 @@ struct Engine::Impl {
   queue::Scheduler sched;
   bool stopping = false;
   std::vector<std::thread> workers;
+  std::size_t pending_writes = 0;  // outcomes handed to the store, not yet committed (under mu)
 
   std::mutex pool_mu;
   std::unordered_map<std::string, std::vector<Idle>> pool;  // idle connections per destination domain
@@ -309,28 +323,62 @@ struct Engine::Impl {
       dsn = store::MessageRecord{id, "", rec.region, now, "", {source}, meta.dump(), mime::build_dsn(m)};
     }
 
-    auto st = store.write([&](store::Txn& t) -> base::Status {
-      if (!delivered.empty()) SESAME_CHECK(t.set_recipients(rec.id, delivered, store::state::kDelivered, attempts, now));
-      if (!deferred.empty()) SESAME_CHECK(t.set_recipients(rec.id, deferred, store::state::kDeferred, attempts, next));
-      if (!bounced.empty()) SESAME_CHECK(t.set_recipients(rec.id, bounced, store::state::kBounced, attempts, now));
-      for (const auto& e : events) SESAME_CHECK(t.insert_event(e));
-      if (dsn) SESAME_CHECK(t.insert_message(*dsn));
-      return base::ok_status();
-    });
+    // The outcome is committed without holding this worker: it goes on to its next job
+    // while the store batches this write with others. The scheduler learns of retries and
+    // DSNs only once the commit is durable.
+    auto out = std::make_shared<Outcome>();
+    out->job = job;
+    out->job.message.reset();
+    out->id = rec.id;
+    out->attempts = attempts;
+    out->now = now;
+    out->next = next;
+    out->delivered = std::move(delivered);
+    out->deferred = std::move(deferred);
+    out->bounced = std::move(bounced);
+    out->bounced_list = std::move(bounced_list);
+    out->delay_note = delayed_list.empty() ? std::string() : delayed_list.front().second.diagnostic;
+    out->events = std::move(events);
+    out->dsn = std::move(dsn);
+    {
+      std::lock_guard lk(mu);
+      ++pending_writes;
+    }
+    store.write_async(
+        [out](store::Txn& t) -> base::Status {
+          if (!out->delivered.empty())
+            SESAME_CHECK(t.set_recipients(out->id, out->delivered, store::state::kDelivered, out->attempts, out->now));
+          if (!out->deferred.empty())
+            SESAME_CHECK(t.set_recipients(out->id, out->deferred, store::state::kDeferred, out->attempts, out->next));
+          if (!out->bounced.empty())
+            SESAME_CHECK(t.set_recipients(out->id, out->bounced, store::state::kBounced, out->attempts, out->now));
+          for (const auto& e : out->events) SESAME_CHECK(t.insert_event(e));
+          if (out->dsn) SESAME_CHECK(t.insert_message(*out->dsn));
+          return base::ok_status();
+        },
+        [this, out](base::Status st) {
+          committed(*out, st);
+          std::lock_guard lk(mu);
+          if (--pending_writes == 0) cv.notify_all();
+        });
+  }
+
+  /// After an outcome's commit (on the store's writer thread).
+  void committed(const Outcome& out, const base::Status& st) {
     if (!st.ok()) {
       // Nothing changed in the store: the whole job stays queued there and runs again.
-      base::log().error("delivery: cannot record the outcome for {}: {}", rec.id, st.error().message);
-      retry_later(job, 30);
+      base::log().error("delivery: cannot record the outcome for {}: {}", out.id, st.error().message);
+      retry_later(out.job, 30);
       return;
     }
-    for (const auto& [addr, dec] : bounced_list)
-      base::log().info("delivery: {} to {} bounced ({} {}): {}", rec.id, addr, dec.bounce_type, dec.bounce_subtype, dec.diagnostic);
-    if (!deferred.empty())
-      base::log().info("delivery: {} to {} deferred (attempt {}): {}", rec.id, job.domain, attempts, delayed_list.front().second.diagnostic);
+    for (const auto& [addr, dec] : out.bounced_list)
+      base::log().info("delivery: {} to {} bounced ({} {}): {}", out.id, addr, dec.bounce_type, dec.bounce_subtype, dec.diagnostic);
+    if (!out.deferred.empty())
+      base::log().info("delivery: {} to {} deferred (attempt {}): {}", out.id, out.job.domain, out.attempts, out.delay_note);
     std::lock_guard lk(mu);
-    if (!deferred.empty()) sched.add(queue::Job{rec.id, job.domain, deferred, attempts, next});
-    if (dsn) {
-      add_jobs_locked(dsn->id, dsn->recipients, 0, now);
+    if (!out.deferred.empty()) sched.add(queue::Job{out.id, out.job.domain, out.deferred, out.attempts, out.next});
+    if (out.dsn) {
+      add_jobs_locked(out.dsn->id, out.dsn->recipients, 0, out.now);
       cv.notify_one();
     }
   }
@@ -411,6 +459,11 @@ void Engine::stop() {
   impl_->cv.notify_all();
   for (auto& t : impl_->workers) t.join();
   impl_->workers.clear();
+  {
+    // Outcomes still on their way to the store call back into this engine: wait for them.
+    std::unique_lock lk(impl_->mu);
+    impl_->cv.wait_for(lk, std::chrono::seconds(30), [&] { return impl_->pending_writes == 0; });
+  }
   impl_->sweep_idle(0, true);
 }
 

@@ -153,6 +153,9 @@ class Store {
   /// Runs `job` in a durable transaction (group commit: many jobs per fsync) and returns
   /// only after the commit reached stable storage, or with the job's or the commit's error.
   virtual base::Status write(WriteJob job) = 0;
+  /// write() without waiting: `done` gets the result on the store's writer thread after
+  /// the commit. It must be short and must not call write() (it would wait for itself).
+  virtual void write_async(WriteJob job, std::function<void(base::Status)> done) = 0;
 };
 
 struct SqliteOptions {

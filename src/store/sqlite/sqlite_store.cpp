@@ -519,8 +519,24 @@ class SqliteStore final : public Store {
     });
   }
 
+  void write_async(WriteJob job, std::function<void(Status)> done) override {
+    Pending p{std::move(job), {}, std::move(done)};
+    {
+      std::lock_guard lk(mu_);
+      if (!stopping_) {
+        queue_.push_back(std::move(p));
+        p.callback = nullptr;
+      }
+    }
+    if (p.callback) {
+      p.callback(base::make_error(ErrorCode::kUnavailable, "store is shutting down"));
+      return;
+    }
+    cv_.notify_one();
+  }
+
   Status write(WriteJob job) override {
-    Pending p{std::move(job), {}};
+    Pending p{std::move(job), {}, nullptr};
     auto fut = p.done.get_future();
     {
       std::lock_guard lk(mu_);
@@ -535,6 +551,11 @@ class SqliteStore final : public Store {
   struct Pending {
     WriteJob job;
     std::promise<Status> done;
+    std::function<void(Status)> callback;  // write_async: called instead of fulfilling `done`
+    void finish(Status s) {
+      if (callback) callback(std::move(s));
+      else done.set_value(std::move(s));
+    }
   };
 
   template <class F>
@@ -607,7 +628,7 @@ class SqliteStore final : public Store {
     results.reserve(batch.size());
     Status begin = run(writer_, "BEGIN IMMEDIATE");
     if (!begin.ok()) {
-      for (auto& p : batch) p.done.set_value(begin.error());
+      for (auto& p : batch) p.finish(begin.error());
       return;
     }
     SqliteTxn txn(writer_);
@@ -627,11 +648,11 @@ class SqliteStore final : public Store {
     if (!commit.ok()) {
       base::log().error("store commit failed: {}", commit.error().message);
       (void)exec(writer_db_, "ROLLBACK");
-      for (auto& p : batch) p.done.set_value(commit.error());
+      for (auto& p : batch) p.finish(commit.error());
       return;
     }
     ++commits_;
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done.set_value(std::move(results[i]));
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].finish(std::move(results[i]));
   }
 
   SqliteOptions options_;
