@@ -214,7 +214,9 @@ Result<std::string> Sending::accept(const Caller& c, Submission sub) {
   // <id>@<bounce domain>, so a bounce names its message (reference §11.4).
   const std::string from_domain = identity::domain_of(from.address);
   std::optional<json> dom;
-  if (auto normalized = identity::normalize(from_domain); normalized.ok()) {
+  if (sender_identity->value("type", "") == "DOMAIN") {
+    dom = sender_identity;  // the sender was verified through its domain: already read
+  } else if (auto normalized = identity::normalize(from_domain); normalized.ok()) {
     SESAME_ASSIGN(dom, docs.find(c, kind::kIdentity, normalized.value()));
   }
   std::string return_path = id + "@" + s_.settings.bounce_domain;

@@ -6,6 +6,8 @@ to D/rcpts.jsonl. The recipient's local part picks the behaviour:
   tempfail* -> 451 4.3.0 at the first RCPT for that address, 250 afterwards
   stall*    -> DATA never answers (the client's timeout must fire)
   slow*     -> DATA answers after 0.3 s (a backlog builds up behind it)
+  dropfirst*    -> the first DATA for that address: the connection is cut, nothing stored
+  garbagefirst* -> the first RCPT for that address is answered with a line that is not SMTP
 anything else is accepted. Stops on SIGTERM."""
 import argparse
 import asyncio
@@ -36,6 +38,11 @@ class Handler:
             reply = "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
         elif local.startswith("full"):
             reply = "452 4.2.2 Mailbox full"
+        elif local.startswith("garbagefirst"):
+            n = self.seen.get(address, 0)
+            self.seen[address] = n + 1
+            if n == 0:
+                reply = "this is not an SMTP reply"
         elif local.startswith("tempfail"):
             n = self.seen.get(address, 0)
             self.seen[address] = n + 1
@@ -49,6 +56,12 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         if any(r.split("@")[0].lower().startswith("stall") for r in envelope.rcpt_tos):
             await asyncio.sleep(3600)
+        drop = [r for r in envelope.rcpt_tos if r.split("@")[0].lower().startswith("dropfirst")]
+        if drop and self.seen.get("data:" + drop[0], 0) == 0:
+            self.seen["data:" + drop[0]] = 1
+            server.transport.abort()  # mid-DATA, before any reply: the client must retry
+            await asyncio.sleep(0.5)
+            return "451 connection gone"
         if any(r.split("@")[0].lower().startswith("slow") for r in envelope.rcpt_tos):
             await asyncio.sleep(0.3)
         with self.lock:

@@ -225,6 +225,28 @@ class Delivery(unittest.TestCase):
         self.assertEqual(delay["delayType"], "TransientCommunicationFailure")
         self.assertIn("timed out", delay["delayedRecipients"][0]["diagnosticCode"])
 
+    def test_dropped_connection_and_garbage_are_retried_without_duplicates(self):
+        mid = self.v2.send_email(FromEmailAddress="news@shop.example",
+                                 Destination={"ToAddresses": ["dropfirst1@sink.test", "ivan@sink.test"]},
+                                 Content={"Simple": {"Subject": {"Data": "cut"}, "Body": {"Text": {"Data": "x"}}}})["MessageId"]
+        # The cut ends that attempt for both recipients; they are tried again (at once on a
+        # fresh connection when the cut one was reused, else after a DeliveryDelay).
+        ev = self.wait_events(mid, lambda t: t.count("Delivery") == 2)
+        for t, b in ev:
+            if t == "DeliveryDelay":
+                self.assertEqual(b["deliveryDelay"]["delayType"], "TransientCommunicationFailure")
+        self.assertEqual(len([r for r in self.sink.rcpt_log() if r["rcpt"] == "dropfirst1@sink.test"]), 2)
+        [m] = self.received(mid)  # one copy, both recipients, after the retry
+        self.assertEqual(sorted(m["rcpt_tos"]), ["dropfirst1@sink.test", "ivan@sink.test"])
+        mid = self.v2.send_email(FromEmailAddress="news@shop.example", Destination={"ToAddresses": ["garbagefirst1@sink.test"]},
+                                 Content={"Simple": {"Subject": {"Data": "junk"}, "Body": {"Text": {"Data": "x"}}}})["MessageId"]
+        # The garbage answer ends that connection; the recipient is tried again (on a fresh
+        # connection at once when the first was a reused one, else after a DeliveryDelay).
+        self.wait_events(mid, lambda t: "Delivery" in t)
+        replies = [r["reply"] for r in self.sink.rcpt_log() if r["rcpt"] == "garbagefirst1@sink.test"]
+        self.assertEqual(replies, ["this is not an SMTP reply", "250 2.1.5 OK"])
+        self.assertEqual(len(self.received(mid)), 1)
+
     def test_unroutable_domains_bounce(self):
         for domain, status in (("nxdomain.test", "5.1.2"), ("nullmx.test", "5.1.10")):
             mid = self.v2.send_email(FromEmailAddress="news@shop.example", Destination={"ToAddresses": [f"x@{domain}"]},
