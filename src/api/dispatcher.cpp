@@ -179,7 +179,11 @@ base::HttpResponse Dispatcher::handle(const base::HttpRequest& req) {
   }
   if (!out.ok()) {
     WireError w = to_wire(api, out.error());
-    if (w.status >= 500) base::log().error("request {} {}: {}", request_id, op.name, out.error().message);
+    if (w.status >= 500 && w.status != 501) {
+      // The details (a store or file error) go to the log, not to the client.
+      base::log().error("request {} {}: {}", request_id, op.name, out.error().message);
+      w.message = "An internal error occurred. Request " + request_id + " was not carried out.";
+    }
     return error_response(api, w.code, w.message, w.status, w.sender_fault, request_id);
   }
   base::HttpResponse r;
