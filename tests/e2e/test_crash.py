@@ -32,12 +32,7 @@ class CrashDuringLoad(unittest.TestCase):
             f"[delivery]\nmx_port = {self.sink.port}\nmax_connections = {MAX_CONNECTIONS}\n"
             "retry_base_seconds = 1\nretry_max_interval_seconds = 2\n"))
         self.server.start()
-        account = self.server.account_id()
-        self.server.cli("account", "production", "--account", account)
-        self.server.cli("account", "quota", "--account", account, "--max-send-rate", "100000")
-        v1, v2 = self.server.ses_clients()
-        v2.create_email_identity(EmailIdentity="shop.example")
-        self.server.cli("identity", "verify", "--account", account, "shop.example")
+        self.server.unthrottled_sender("shop.example")
 
     def tearDown(self):
         import shutil

@@ -42,12 +42,8 @@ class Delivery(unittest.TestCase):
             'retry_base_seconds = 1\nretry_max_interval_seconds = 2\ncommand_timeout_seconds = 3\n'
             'connect_timeout_seconds = 2\n'))
         cls.server.start()
-        cls.account = cls.server.account_id()
-        cls.server.cli("account", "production", "--account", cls.account)
-        cls.server.cli("account", "quota", "--account", cls.account, "--max-send-rate", "1000")
+        cls.account = cls.server.unthrottled_sender("shop.example", rate=1000)
         cls.v1, cls.v2 = cls.server.ses_clients()
-        cls.v2.create_email_identity(EmailIdentity="shop.example")
-        cls.server.cli("identity", "verify", "--account", cls.account, "shop.example")
         records = json.loads(cls.server.cli("identity", "records", "--account", cls.account, "shop.example"))
         cls.dkim_records = {r["Name"]: r["Value"] for r in records}
 
