@@ -1,6 +1,8 @@
 #include "delivery/engine.hpp"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -445,6 +447,9 @@ base::Status Engine::start() {
   int n = std::max(1, impl_->o.limits.global);
   for (int k = 0; k < n; ++k) impl_->workers.emplace_back([this] {
       pthread_setname_np(pthread_self(), "sesame-deliver");  // visible in top -H and perf
+      // Delivery is background work: under load the CPU goes first to accepting requests,
+      // whose latency callers see (nice +5 for these threads only; Linux nice is per thread).
+      setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 5);
       impl_->worker();
     });
   return base::ok_status();
