@@ -257,7 +257,7 @@ struct Engine::Impl {
     const double expiry = rec.accepted + d.value("max_delivery_seconds", 50400.0);
 
     EventContext ctx;
-    if (meta.contains("mail_json") && meta["mail_json"].is_string()) ctx.mail_json = meta["mail_json"].get<std::string>();
+    ctx.mail_json = rec.mail;
     ctx.reporting_mta = o.helo_name;
     std::vector<Decision> decisions = attempt(job, return_path, rec.raw, require_tls, ctx);
     ctx.now = clock.now();

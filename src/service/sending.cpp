@@ -284,9 +284,8 @@ Result<std::string> Sending::accept(const Caller& c, Submission sub) {
             {"tags", tags}};
   // The `mail` object is serialized once: the Send event and every later event of this
   // message (delivery copies it from the message's metadata) splice in the same text.
-  const std::string mail_json = mail.dump();
-  json meta{{"mail_json", mail_json},
-            {"delivery",
+  std::string mail_json = mail.dump();
+  json meta{{"delivery",
              {{"return_path", return_path},
               {"source", from.address},
               {"require_tls", require_tls},
@@ -298,6 +297,7 @@ Result<std::string> Sending::accept(const Caller& c, Submission sub) {
   }
   store::MessageRecord record{id, c.account_id, c.region, now, from.address, addresses, meta.dump(), std::move(wire), s_.settings.capture};
   store::EventRecord ev{c.account_id, c.region, id, "Send", R"({"eventType":"Send","mail":)" + mail_json + R"(,"send":{}})", now};
+  record.mail = std::move(mail_json);
   SESAME_CHECK(s_.store.write([&](store::Txn& t) -> base::Status {
     SESAME_CHECK(t.insert_message(record));
     return t.insert_event(ev);

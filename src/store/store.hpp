@@ -54,6 +54,7 @@ struct MessageRecord {
   std::string raw;   // the message as it will be sent
   /// Capture mode: recipients start as 'captured' (never delivered) instead of 'queued'.
   bool capture = false;
+  std::string mail;  // the SES event `mail` object (JSON text), spliced into every event
 };
 
 /// Recipient states (ARCHITECTURE.md decision 5). Final: delivered, bounced, captured.

@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS docs (
   PRIMARY KEY (account, region, kind, name)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS messages (
   id TEXT PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, accepted REAL NOT NULL,
-  envelope_from TEXT NOT NULL, rcpt_count INTEGER NOT NULL, meta TEXT NOT NULL, raw BLOB NOT NULL);
+  envelope_from TEXT NOT NULL, rcpt_count INTEGER NOT NULL, meta TEXT NOT NULL, raw BLOB NOT NULL,
+  mail TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS messages_by_account_time ON messages(account, region, accepted);
 CREATE TABLE IF NOT EXISTS recipients (
   message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE, address TEXT NOT NULL,
@@ -58,6 +59,8 @@ constexpr const char* kMigrations[] = {
     "ALTER TABLE recipients ADD COLUMN next_attempt REAL NOT NULL DEFAULT 0;"
     // Until then only capture mode accepted mail: what it kept must never be delivered.
     "UPDATE recipients SET state='captured' WHERE state='queued';",
+    // 2: the event `mail` object in its own column (not escaped inside meta's JSON).
+    "ALTER TABLE messages ADD COLUMN mail TEXT NOT NULL DEFAULT '';",
 };
 
 Error db_error(sqlite3* db, const char* what) {
@@ -129,7 +132,7 @@ class Stmt {
   sqlite3_stmt* s_ = nullptr;
 };
 
-/// A row of "SELECT id, account, region, accepted, envelope_from, meta, raw FROM messages".
+/// A row of "SELECT id, account, region, accepted, envelope_from, meta, raw, mail FROM messages".
 MessageRecord message_row(const Stmt& s) {
   MessageRecord m;
   m.id = s.text(0);
@@ -139,6 +142,7 @@ MessageRecord message_row(const Stmt& s) {
   m.envelope_from = s.text(4);
   m.meta = s.text(5);
   m.raw = s.text(6);
+  m.mail = s.text(7);
   return m;
 }
 
@@ -291,10 +295,10 @@ class SqliteTxn final : public Txn {
     return base::ok_status();
   }
   Status insert_message(const MessageRecord& m) override {
-    Stmt s(c_, "INSERT INTO messages(id,account,region,accepted,envelope_from,rcpt_count,meta,raw) VALUES(?,?,?,?,?,?,?,?)");
+    Stmt s(c_, "INSERT INTO messages(id,account,region,accepted,envelope_from,rcpt_count,meta,raw,mail) VALUES(?,?,?,?,?,?,?,?,?)");
     if (!s.valid()) return db_error(db_, "prepare");
     s.bind(1, m.id).bind(2, m.account).bind(3, m.region).bind(4, m.accepted).bind(5, m.envelope_from)
-        .bind(6, (long long)m.recipients.size()).bind(7, m.meta).bind(8, m.raw);
+        .bind(6, (long long)m.recipients.size()).bind(7, m.meta).bind(8, m.raw).bind(9, m.mail);
     if (s.step() != SQLITE_DONE) return db_error(db_, "insert message");
     for (const auto& r : m.recipients) {
       Stmt t(c_, "INSERT OR IGNORE INTO recipients(message_id,address,state) VALUES(?,?,?)");
@@ -441,7 +445,7 @@ class SqliteStore final : public Store {
     return with_reader([&](Conn& c) -> Result<std::vector<MessageRecord>> {
       sqlite3* db = c.db;
       Stmt s(c,
-             "SELECT id, account, region, accepted, envelope_from, meta, raw FROM messages "
+             "SELECT id, account, region, accepted, envelope_from, meta, raw, mail FROM messages "
              "WHERE (?1 = '' OR envelope_from = ?1) ORDER BY accepted LIMIT ?2");
       if (!s.valid()) return db_error(db, "prepare");
       s.bind(1, envelope_from).bind(2, (long long)limit);
@@ -464,7 +468,7 @@ class SqliteStore final : public Store {
   Result<std::optional<MessageRecord>> message(const std::string& id) override {
     return with_reader([&](Conn& c) -> Result<std::optional<MessageRecord>> {
       sqlite3* db = c.db;
-      Stmt s(c, "SELECT id, account, region, accepted, envelope_from, meta, raw FROM messages WHERE id=?");
+      Stmt s(c, "SELECT id, account, region, accepted, envelope_from, meta, raw, mail FROM messages WHERE id=?");
       if (!s.valid()) return db_error(db, "prepare");
       s.bind(1, id);
       int rc = s.step();
