@@ -8,11 +8,11 @@
 # message (steadier than rates on this shared VM), then Sesame's accept p99 at RATE_P99
 # requests/s, then (MEMORY=1) RSS per queued message with QUEUED messages waiting for an
 # unreachable destination. Postfix's configuration follows ../shared/peers/postfix.sh.
-# Env: N=10000 RUNS=3 CONNS=16 SESS=20 RATE_P99=1000 P99_SECS=10 MEMORY=1 QUEUED=200000
+# Env: N=10000 RUNS=3 SESS=20 CONNS=$SESS (the same concurrency for both) RATE_P99=1000 P99_SECS=10 MEMORY=1 QUEUED=200000
 #      PEER=0 skips Postfix (quick iterations on Sesame alone; no ratio)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
-BUILD=${BUILD:-$root/build}; N=${N:-10000}; RUNS=${RUNS:-3}; CONNS=${CONNS:-16}; SESS=${SESS:-20}
+BUILD=${BUILD:-$root/build}; N=${N:-10000}; RUNS=${RUNS:-3}; SESS=${SESS:-20}; CONNS=${CONNS:-$SESS}
 RATE_P99=${RATE_P99:-1000}; P99_SECS=${P99_SECS:-10}; MEMORY=${MEMORY:-1}; QUEUED=${QUEUED:-200000}; PEER=${PEER:-1}
 LOAD=$BUILD/bench/api_load; SESAME=$BUILD/src/sesame; PY=/usr/bin/python3
 for b in /usr/sbin/postfix /usr/sbin/smtp-source /usr/sbin/smtp-sink /usr/sbin/opendkim /usr/sbin/opendkim-genkey /usr/sbin/dnsmasq; do
@@ -30,6 +30,8 @@ wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 now() { date +%s.%N; }
 cpu() { $PY "$here/cpu_tree.py" "$@"; }
+# Context switches (voluntary + involuntary) of all a process's threads so far.
+ctxsw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {n += $2} END {print n+0}'; }
 sink_count() { tail -c 200 "$1" 2>/dev/null | tr '\r' '\n' | sed -n 's/.*mesg=\([0-9]*\).*/\1/p' | tail -1; }
 wait_sink() {  # count_file n timeout_s -> 0 when reached
   local deadline=$(( $(date +%s) + $3 ))
@@ -83,14 +85,14 @@ AWS_ACCESS_KEY_ID=$acct AWS_SECRET_ACCESS_KEY=$secret AWS_DEFAULT_REGION=us-east
 "$SESAME" identity verify --account "$account" bench.test --config "$work/sesame.toml" >/dev/null
 
 sesame_run() {  # n -> "e2e_s cpu_ms_per_msg accept_line"
-  local n=$1 c0 c1 t0 t1 line
+  local n=$1 c0 c1 t0 t1 line s0 s1
   start_sink
-  c0=$(cpu "$SESAME_PID"); t0=$(now)
+  c0=$(cpu "$SESAME_PID"); s0=$(ctxsw "$SESAME_PID"); t0=$(now)
   line=$(SEND_TO=rcpt@sink.test SEND_FROM=sender@bench.test "$LOAD" "127.0.0.1:$SPORT" v2-send-email "$CONNS" "$n" 600 "$acct" "$secret" "r$RANDOM" || true)
   wait_sink "$work/sink.count" "$n" 300 || echo "  sesame: sink got $(sink_count "$work/sink.count")/$n" >&2
-  t1=$(now); c1=$(cpu "$SESAME_PID")
+  t1=$(now); c1=$(cpu "$SESAME_PID"); s1=$(ctxsw "$SESAME_PID")
   stop_sink
-  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}') $(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN{printf "%.3f", (b-a)/n}') $line"
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}') $(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN{printf "%.3f", (b-a)/n}') ctxsw_per_msg=$(awk -v a="$s0" -v b="$s1" -v n="$n" 'BEGIN{printf "%.1f", (b-a)/n}') $line"
 }
 
 # --- Postfix + OpenDKIM, a private instance under $work/postfix (loopback only).
