@@ -10,6 +10,7 @@
 # unreachable destination. Postfix's configuration follows ../shared/peers/postfix.sh.
 # Env: N=10000 RUNS=3 SESS=20 CONNS=$SESS (the same concurrency for both) RATE_P99=1000 P99_SECS=10 MEMORY=1 QUEUED=200000
 #      PEER=0 skips Postfix (quick iterations on Sesame alone; no ratio)
+#      API_WORKERS=16 MX_CONNS=8: Sesame's [api] worker_threads and [delivery] max_connections_per_domain
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
 BUILD=${BUILD:-$root/build}; N=${N:-10000}; RUNS=${RUNS:-3}; SESS=${SESS:-20}; CONNS=${CONNS:-$SESS}
@@ -62,10 +63,12 @@ log_level = "warn"
 hostname = "mta.bench.test"
 [api]
 listen = "127.0.0.1:$SPORT"
+worker_threads = ${API_WORKERS:-16}
 [dns]
 servers = ["127.0.0.1:$DNS"]
 [delivery]
 mx_port = $2
+max_connections_per_domain = ${MX_CONNS:-8}
 TOML
   "$SESAME" serve --config "$work/sesame.toml" 2>>"$work/sesame.log" & SESAME_PID=$!; pids+=($SESAME_PID)
   wait_port "$SPORT"

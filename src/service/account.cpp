@@ -7,6 +7,7 @@
 #include "service/documents.hpp"
 #include "service/identity.hpp"
 #include "service/quota.hpp"
+#include "service/sending.hpp"
 
 namespace sesame::service {
 namespace {
@@ -34,7 +35,7 @@ class Account {
     SESAME_ASSIGN(auto prod, production(c));
     SESAME_ASSIGN(auto st, settings(c));
     Quota q = effective_quota(st, prod);
-    SESAME_ASSIGN(auto sent, s_.store.recipients_since(c.account_id, c.region, s_.clock.now() - 86400));
+    SESAME_ASSIGN(auto sent, sent_last_24_hours(s_, c));
     return json{{"Max24HourSend", q.max_24h}, {"MaxSendRate", q.max_rate}, {"SentLast24Hours", double(sent)}};
   }
   Documents& docs() { return docs_; }

@@ -51,25 +51,38 @@ Result<std::optional<json>> Sending::verified(const Caller& c, const std::string
   return std::optional<json>();
 }
 
+namespace {
+/// The caller's 24-hour count, loaded from the store on first use. Called with the lock
+/// held; drops it around the store read.
+Result<queue::RollingDay*> day_of(Services& s, const Caller& c, std::unique_lock<std::mutex>& lk) {
+  const std::string key = c.account_id + "/" + c.region;
+  auto day = s.counters.days.find(key);
+  if (day != s.counters.days.end()) return &day->second;
+  // All of the last 24 hours counted as recent: errs on the safe side.
+  const double now = s.clock.now();
+  lk.unlock();
+  SESAME_ASSIGN(auto sent, s.store.recipients_since(c.account_id, c.region, now - 86400));
+  lk.lock();
+  day = s.counters.days.try_emplace(key).first;
+  if (day->second.count(now) == 0) day->second.add(now, sent);
+  return &day->second;
+}
+}  // namespace
+
+Result<std::uint64_t> sent_last_24_hours(Services& s, const Caller& c) {
+  std::unique_lock lk(s.counters.mu);
+  SESAME_ASSIGN(auto day, day_of(s, c, lk));
+  return day->count(s.clock.now());
+}
+
 base::Status Sending::check_quota(const Caller& c, std::size_t recipients, const Quota& q) {
   const double rate = q.max_rate, daily = q.max_24h;
   const double now = s_.clock.now();
-  const std::string key = c.account_id + "/" + c.region;
-  std::unique_lock lk(mu_);
-  auto day = days_.find(key);
-  if (day == days_.end()) {
-    // First send of this account here: the last 24 hours come from the store once (all
-    // counted as recent, which errs on the safe side); after that the count is kept here,
-    // so a send does not scan a day of messages.
-    lk.unlock();
-    SESAME_ASSIGN(auto sent, s_.store.recipients_since(c.account_id, c.region, now - 86400));
-    lk.lock();
-    day = days_.try_emplace(key).first;
-    if (day->second.count(now) == 0) day->second.add(now, sent);
-  }
-  if (double(day->second.count(now)) + double(recipients) > daily)
+  std::unique_lock lk(s_.counters.mu);
+  SESAME_ASSIGN(auto day, day_of(s_, c, lk));
+  if (double(day->count(now)) + double(recipients) > daily)
     return base::make_error(ErrorCode::kThrottled, "Daily message quota exceeded.");
-  auto [it, fresh] = rates_.try_emplace(key, rate, rate);
+  auto [it, fresh] = s_.counters.rates.try_emplace(c.account_id + "/" + c.region, rate, rate);
   if (!fresh) it->second.set_rate(rate, rate);
   // Each recipient counts as one message against the rate, as in SES; a single message
   // wider than the burst is allowed when the bucket is full.
@@ -77,7 +90,7 @@ base::Status Sending::check_quota(const Caller& c, std::size_t recipients, const
     return base::make_error(ErrorCode::kThrottled, "Maximum sending rate exceeded.");
   // Counted now, under the lock, so concurrent sends cannot pass the quota together; a
   // send that then fails to commit stays counted (the safe side).
-  day->second.add(now, recipients);
+  day->add(now, recipients);
   return base::ok_status();
 }
 

@@ -53,10 +53,11 @@ class Sending {
   /// verified for sending; nothing when none does.
   base::Result<std::optional<json>> verified(const Caller& c, const std::string& address);
   Services& s_;
-  std::mutex mu_;
-  std::map<std::string, queue::TokenBucket> rates_;  // per account/region
-  std::map<std::string, queue::RollingDay> days_;    // recipients accepted in the last 24 hours
 };
+
+/// Recipients accepted for the caller's account and region in the last 24 hours (the
+/// count the daily quota is enforced on).
+base::Result<std::uint64_t> sent_last_24_hours(Services& s, const Caller& c);
 
 /// The capture view (LocalStack's /_aws/ses shape): {"messages": [...]}, each message also
 /// carrying "SignedRawData", the bytes delivery would send (DKIM-signed, Bcc removed).

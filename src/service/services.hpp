@@ -2,6 +2,7 @@
 // settings that shape them; plus the entry that registers every implemented operation.
 #pragma once
 
+#include <map>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -11,6 +12,7 @@
 #include "mailauth/dkim/key_store.hpp"
 #include "mailauth/dkim/signer.hpp"
 #include "queue/scheduler.hpp"
+#include "queue/throttle.hpp"
 #include "service/handler.hpp"
 #include "store/store.hpp"
 
@@ -58,6 +60,15 @@ class CheckTimes {
   std::unordered_map<std::string, double> last_;
 };
 
+/// What sending counts per (account, region) in memory: the send-rate bucket and the
+/// recipients accepted in the last 24 hours (loaded once from the store, then kept here, so
+/// a send never scans a day of messages). Shared by sending and GetSendQuota / GetAccount.
+struct SendCounters {
+  std::mutex mu;
+  std::map<std::string, queue::TokenBucket> rates;
+  std::map<std::string, queue::RollingDay> days;
+};
+
 struct Services {
   store::Store& store;
   const base::Clock& clock;
@@ -67,6 +78,7 @@ struct Services {
   CheckTimes check_times;
   mailauth::dkim::Signer* signer = nullptr;  // set by the runtime; signs outgoing mail
   queue::Intake* intake = nullptr;            // set by the runtime in deliver mode
+  SendCounters counters;
 };
 
 void register_identities_v1(HandlerTable& table, Services& services);

@@ -107,6 +107,33 @@ class Capture(harness.ServerCase):
         self.assertEqual(atts[0].get_filename(), "r.txt")
         self.assertEqual(atts[0].get_payload(decode=True), b"report")
 
+    def test_daily_quota(self):
+        from botocore.exceptions import ClientError
+        sent = int(self.v1.get_send_quota()["SentLast24Hours"])
+        self.server.cli("account", "quota", "--account", self.account, "--max-24-hour-send", str(sent + 1))
+        try:
+            self.assertEqual(self.v1.get_send_quota()["Max24HourSend"], sent + 1)
+            ok = dict(Source="news@shop.example", Destination={"ToAddresses": ["a@rcpt.example"]},
+                      Message={"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}})
+            self.v1.send_email(**ok)
+            self.assertEqual(self.v1.get_send_quota()["SentLast24Hours"], sent + 1)
+            time.sleep(1.05)
+            with self.assertRaises(ClientError) as cm:
+                self.v1.send_email(**ok)
+            self.assertEqual(cm.exception.response["Error"]["Code"], "Throttling")
+            self.assertEqual(cm.exception.response["Error"]["Message"], "Daily message quota exceeded.")
+            with self.assertRaises(ClientError) as cm:
+                self.v2.send_email(FromEmailAddress="news@shop.example", Destination={"ToAddresses": ["a@rcpt.example"]},
+                                   Content={"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}}})
+            self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 429)
+            self.assertEqual(cm.exception.response["Error"]["Message"], "Daily message quota exceeded.")
+            # Deleting captured mail does not give the quota back: it counts sends.
+            req = urllib.request.Request(self.server.endpoint + "/_aws/ses", method="DELETE")
+            urllib.request.urlopen(req, timeout=5).close()
+            self.assertEqual(self.v1.get_send_quota()["SentLast24Hours"], sent + 1)
+        finally:
+            self.server.cli("account", "quota", "--account", self.account, "--max-24-hour-send", "200")
+
     def test_verification_mail_is_captured(self):
         self.v1.verify_email_identity(EmailAddress="z@rcpt.example")
         [m] = [m for m in self.captured() if m["Destination"]["ToAddresses"] == ["z@rcpt.example"]]
