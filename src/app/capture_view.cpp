@@ -38,7 +38,6 @@ base::HttpResponse verification_link_view(service::Services& services, const bas
     return page(200, "Congratulations!",
                 "You have successfully verified an email address. You can now start sending email from this address.");
   switch (st.error().code) {
-    case base::ErrorCode::kNotFound: return page(404, "Verification failed", "There is no such identity.");
     case base::ErrorCode::kRejected: return page(410, "Verification failed", "This verification link has expired.");
     case base::ErrorCode::kInvalidParameter: return page(400, "Verification failed", "This verification link is not valid.");
     default: return page(500, "Verification failed", "Try again later.");

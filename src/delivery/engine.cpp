@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -28,9 +30,15 @@ std::string domain_of(const std::string& address) {
   return d;
 }
 
+/// The bounced message's header block for a DSN, at most 64 KiB (and ending in CRLF).
 std::string header_block(const std::string& raw) {
+  constexpr std::size_t kMax = 64 * 1024;
   auto end = raw.find("\r\n\r\n");
-  return end == std::string::npos ? raw.substr(0, std::min<std::size_t>(raw.size(), 64 * 1024)) : raw.substr(0, end + 2);
+  std::size_t n = end == std::string::npos ? raw.size() : end + 2;
+  if (n <= kMax) return raw.substr(0, n);
+  std::string out = raw.substr(0, kMax);
+  out.erase(out.rfind("\r\n") == std::string::npos ? 0 : out.rfind("\r\n") + 2);  // whole lines only
+  return out;
 }
 
 struct Idle {
@@ -49,6 +57,7 @@ struct Outcome {
   std::string delay_note;
   std::vector<store::EventRecord> events;
   std::optional<store::MessageRecord> dsn;
+  int write_failures = 0;
 };
 
 }  // namespace
@@ -68,6 +77,8 @@ struct Engine::Impl {
   bool stopping = false;
   std::vector<std::thread> workers;
   std::size_t pending_writes = 0;  // outcomes handed to the store, not yet committed (under mu)
+  std::condition_variable writes_cv;  // pending_writes reached 0
+  std::deque<std::pair<double, std::shared_ptr<Outcome>>> failed_writes;  // (when to retry, outcome), under mu
 
   std::mutex pool_mu;
   std::unordered_map<std::string, std::vector<Idle>> pool;  // idle connections per destination domain
@@ -86,39 +97,45 @@ struct Engine::Impl {
   }
 
   /// Adds jobs (one per destination domain) for `recipients` of a message. Caller holds mu.
-  void add_jobs_locked(const std::string& message_id, const std::vector<std::string>& recipients, int attempts, double due,
-                       const std::shared_ptr<const store::MessageRecord>& message = nullptr) {
+  /// Returns how many jobs it added.
+  std::size_t add_jobs_locked(const std::string& message_id, const std::vector<std::string>& recipients, int attempts,
+                              double due, const std::shared_ptr<const store::MessageRecord>& message = nullptr) {
     std::map<std::string, std::vector<std::string>> by_domain;
     for (const auto& r : recipients) by_domain[domain_of(r)].push_back(r);
     for (auto& [domain, rs] : by_domain) sched.add(queue::Job{message_id, domain, std::move(rs), attempts, due, message});
+    return by_domain.size();
   }
 
   std::unique_ptr<SmtpClient> take_idle(const std::string& domain, double now) {
-    std::lock_guard lk(pool_mu);
-    auto it = pool.find(domain);
-    if (it == pool.end()) return nullptr;
-    auto& v = it->second;
-    while (!v.empty()) {
-      Idle idle = std::move(v.back());
-      v.pop_back();
-      if (now - idle.since <= o.idle_seconds) {
-        if (v.empty()) pool.erase(it);
-        return std::move(idle.client);
+    std::vector<std::unique_ptr<SmtpClient>> stale;  // closed after the lock is released
+    std::unique_ptr<SmtpClient> found;
+    {
+      std::lock_guard lk(pool_mu);
+      auto it = pool.find(domain);
+      if (it == pool.end()) return nullptr;
+      auto& v = it->second;
+      while (!v.empty() && !found) {
+        Idle idle = std::move(v.back());
+        v.pop_back();
+        if (now - idle.since <= o.idle_seconds) found = std::move(idle.client);
+        else stale.push_back(std::move(idle.client));
       }
-      idle.client->quit();
+      if (v.empty()) pool.erase(it);
     }
-    pool.erase(it);
-    return nullptr;
+    for (auto& c : stale) c->quit();  // QUIT waits for a reply: never under pool_mu
+    return found;
   }
 
   void put_idle(const std::string& domain, std::unique_ptr<SmtpClient> c, double now) {
-    std::lock_guard lk(pool_mu);
-    auto& v = pool[domain];
-    if (int(v.size()) >= o.limits.per_domain) {
-      c->quit();
-      return;
+    {
+      std::lock_guard lk(pool_mu);
+      auto& v = pool[domain];
+      if (int(v.size()) < o.limits.per_domain) {
+        v.push_back(Idle{std::move(c), now});
+        return;
+      }
     }
-    v.push_back(Idle{std::move(c), now});
+    c->quit();
   }
 
   void sweep_idle(double now, bool all) {
@@ -176,6 +193,15 @@ struct Engine::Impl {
         any_address = true;
         Failure f;
         auto c = SmtpClient::open(ip, o.mx_port, host, client_options(require_tls), f);
+        if (!c && f.tls_failed && !require_tls) {
+          // Opportunistic TLS: a handshake that fails (an old TLS version, a broken stack)
+          // does not stop delivery; the message goes in clear, as the policy allows.
+          base::log().info("delivery: STARTTLS with {} ({}) failed ({}); retrying without TLS", host, ip, f.error);
+          ClientOptions plain = client_options(false);
+          plain.try_starttls = false;
+          f = Failure{};
+          c = SmtpClient::open(ip, o.mx_port, host, plain, f);
+        }
         if (c) return c;
         if (!f.error.empty() || f.reply) last = f;
       }
@@ -219,9 +245,9 @@ struct Engine::Impl {
       ctx.remote_ip = c->ip();
       ctx.remote_host = c->host();
       auto results = c->send(mail_from, job.recipients, raw);
-      bool none_answered = std::all_of(results.begin(), results.end(), [](const RcptResult& r) { return !r.reply; });
-      if (reused && none_answered) {
-        // The server closed the idle connection meanwhile: try once on a fresh one.
+      if (reused && !c->answered()) {
+        // The server closed the idle connection meanwhile (it answered nothing at all, so
+        // no data reached it): try once on a fresh connection.
         c.reset();
         continue;
       }
@@ -342,6 +368,11 @@ struct Engine::Impl {
     out->delay_note = delayed_list.empty() ? std::string() : delayed_list.front().second.diagnostic;
     out->events = std::move(events);
     out->dsn = std::move(dsn);
+    record(out);
+  }
+
+  /// Hands an outcome to the store (again, after a failed write).
+  void record(const std::shared_ptr<Outcome>& out) {
     {
       std::lock_guard lk(mu);
       ++pending_writes;
@@ -359,18 +390,25 @@ struct Engine::Impl {
           return base::ok_status();
         },
         [this, out](base::Status st) {
-          committed(*out, st);
+          committed(out, st);
           std::lock_guard lk(mu);
-          if (--pending_writes == 0) cv.notify_all();
+          if (--pending_writes == 0) writes_cv.notify_all();
         });
   }
 
   /// After an outcome's commit (on the store's writer thread).
-  void committed(const Outcome& out, const base::Status& st) {
+  void committed(const std::shared_ptr<Outcome>& outp, const base::Status& st) {
+    const Outcome& out = *outp;
     if (!st.ok()) {
-      // Nothing changed in the store: the whole job stays queued there and runs again.
-      base::log().error("delivery: cannot record the outcome for {}: {}", out.id, st.error().message);
-      retry_later(out.job, 30);
+      // The attempt happened (recipients may have their copy); only its record is missing.
+      // The write is retried with growing delays, never the SMTP transaction, so a store
+      // outage does not send copy after copy. Until it lands the recipients stay queued in
+      // the store: a restart meanwhile delivers them again (as after a crash).
+      const double delay = std::min(600.0, 5.0 * std::ldexp(1.0, std::min(outp->write_failures++, 7)));
+      base::log().error("delivery: cannot record the outcome for {} (retrying in {} s): {}", out.id, delay,
+                        st.error().message);
+      std::lock_guard lk(mu);
+      failed_writes.emplace_back(clock.now() + delay, outp);
       return;
     }
     for (const auto& [addr, dec] : out.bounced_list)
@@ -398,6 +436,14 @@ struct Engine::Impl {
     double last_sweep = 0;
     while (!stopping) {
       const double now = clock.now();
+      if (!failed_writes.empty() && failed_writes.front().first <= now) {
+        auto out = std::move(failed_writes.front().second);
+        failed_writes.pop_front();
+        lk.unlock();
+        record(out);
+        lk.lock();
+        continue;
+      }
       if (auto job = sched.take(now)) {
         lk.unlock();
         run(*job);
@@ -466,8 +512,9 @@ void Engine::stop() {
   impl_->workers.clear();
   {
     // Outcomes still on their way to the store call back into this engine: wait for them.
+    // The store always answers (at worst "shutting down"), so this wait ends.
     std::unique_lock lk(impl_->mu);
-    impl_->cv.wait_for(lk, std::chrono::seconds(30), [&] { return impl_->pending_writes == 0; });
+    impl_->writes_cv.wait(lk, [&] { return impl_->pending_writes == 0; });
   }
   impl_->sweep_idle(0, true);
 }
@@ -489,8 +536,9 @@ void Engine::submit(store::MessageRecord message) {
   }
   const store::MessageRecord& m = held ? *held : message;
   std::lock_guard lk(impl_->mu);
-  impl_->add_jobs_locked(m.id, m.recipients, 0, impl_->clock.now(), held);
-  impl_->cv.notify_one();
+  // One job per destination domain: wake as many workers (not all of them).
+  for (std::size_t n = impl_->add_jobs_locked(m.id, m.recipients, 0, impl_->clock.now(), held); n > 0; --n)
+    impl_->cv.notify_one();
 }
 
 Engine::Stats Engine::stats() {

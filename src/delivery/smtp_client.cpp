@@ -87,6 +87,7 @@ long SmtpClient::raw_read(char* buf, std::size_t n, double deadline, std::string
   for (;;) {
     if (tls_) {
       SSL* ssl = static_cast<SSL*>(tls_);
+      ERR_clear_error();  // SSL_get_error reads this thread's queue: start it empty
       int r = SSL_read(ssl, buf, int(n));
       if (r > 0) return r;
       int e = SSL_get_error(ssl, r);
@@ -124,6 +125,7 @@ bool SmtpClient::write_all(const std::string& bytes, double timeout, std::string
   while (off < bytes.size()) {
     if (tls_) {
       SSL* ssl = static_cast<SSL*>(tls_);
+      ERR_clear_error();
       int r = SSL_write(ssl, bytes.data() + off, int(std::min<std::size_t>(bytes.size() - off, 1 << 20)));
       if (r > 0) {
         off += std::size_t(r);
@@ -159,6 +161,7 @@ bool SmtpClient::read_reply(smtp::Reply& out, double timeout, std::string& error
     switch (smtp::parse_reply(inbuf_, out, used, error)) {
       case smtp::Parse::kDone:
         inbuf_.erase(0, used);
+        answered_ = true;
         return true;
       case smtp::Parse::kBad:
         error = "bad reply from the server: " + error;
@@ -202,6 +205,7 @@ bool SmtpClient::start_tls(std::string& error) {
   tls_ = ssl;
   const double deadline = mono() + options_.command_timeout;
   for (;;) {
+    ERR_clear_error();
     int r = SSL_connect(ssl);
     if (r == 1) return true;
     int e = SSL_get_error(ssl, r);
@@ -269,12 +273,15 @@ std::unique_ptr<SmtpClient> SmtpClient::open(const std::string& ip, int port, co
     failure.reply = r;
     return nullptr;
   }
-  if (c->caps_.starttls) {
+  if (c->caps_.starttls && (options.try_starttls || options.require_tls)) {
     if (!c->command("STARTTLS\r\n", r, options.command_timeout, error)) return nullptr;
     if (r.positive()) {
       // RFC 3207 §4.2: anything the server sent before the handshake is discarded.
       c->inbuf_.clear();
-      if (!c->start_tls(error)) return nullptr;
+      if (!c->start_tls(error)) {
+        failure.tls_failed = true;
+        return nullptr;
+      }
       if (!c->ehlo(r, error)) return nullptr;
       if (!r.positive()) {
         failure.reply = r;
@@ -300,6 +307,7 @@ std::vector<RcptResult> SmtpClient::send(const std::string& mail_from, const std
                                          const std::string& data) {
   std::vector<RcptResult> out(rcpts.size());
   usable_ = false;  // until the transaction ends cleanly
+  answered_ = false;
   ++transactions_;
   auto fail_all = [&](const std::string& err) {
     for (auto& r : out)
@@ -340,22 +348,25 @@ std::vector<RcptResult> SmtpClient::send(const std::string& mail_from, const std
     for (const auto& a : rcpts) batch += "RCPT TO:<" + a + ">\r\n";
     batch += "DATA\r\n";
     if (!write_all(batch, t, err) || !read_reply(mail_reply, t, err)) return fail_all(err);
+    if (!mail_reply.positive()) {
+      // MAIL was refused: that reply decides every recipient, whatever happens next (many
+      // servers hang up right after a 5xx here). Drain the rest best-effort.
+      decide_all(mail_reply);
+      smtp::Reply r;
+      bool ok = true;
+      for (std::size_t i = 0; ok && i <= rcpts.size(); ++i) ok = read_reply(r, t, err);  // RCPTs and DATA
+      if (ok && r.code == 354) ok = write_all(".\r\n", t, err) && read_reply(r, t, err);
+      smtp::Reply rset;
+      usable_ = ok && command("RSET\r\n", rset, t, err) && rset.positive();
+      return out;
+    }
     for (std::size_t i = 0; i < rcpts.size(); ++i) {
       smtp::Reply r;
       if (!read_reply(r, t, err)) return fail_all(err);
-      if (!mail_reply.positive()) continue;  // decided by MAIL's reply below
       if (r.positive()) ++accepted;
       else out[i].reply = r;
     }
     if (!read_reply(data_reply, t, err)) return fail_all(err);
-    if (!mail_reply.positive()) {
-      if (data_reply.code == 354 && !write_all(".\r\n", t, err)) return fail_all(err);
-      if (data_reply.code == 354 && !read_reply(data_reply, t, err)) return fail_all(err);
-      decide_all(mail_reply);
-      smtp::Reply rset;
-      usable_ = command("RSET\r\n", rset, t, err) && rset.positive();
-      return out;
-    }
     if (data_reply.code == 354 && accepted == 0) {
       // Some servers answer 354 even with no valid recipient; send an empty message's end.
       if (!write_all(".\r\n", t, err) || !read_reply(data_reply, t, err)) return fail_all(err);
@@ -408,7 +419,9 @@ void SmtpClient::quit() {
   (void)command("QUIT\r\n", r, 2, err);
   usable_ = false;
   if (tls_) {
+    ERR_clear_error();
     SSL_shutdown(static_cast<SSL*>(tls_));
+    ERR_clear_error();
     SSL_free(static_cast<SSL*>(tls_));
     tls_ = nullptr;
   }

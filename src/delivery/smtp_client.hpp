@@ -20,6 +20,7 @@ struct ClientOptions {
   double command_timeout = 300;  // RFC 5321 §4.5.3.2: 5 minutes per command
   double data_timeout = 600;     // for the final "." (10 minutes)
   bool require_tls = false;
+  bool try_starttls = true;  // false: stay in clear even when offered (fallback after a failed handshake)
 };
 
 /// Why a connection could not be opened (or went away): a remote reply, or local text.
@@ -27,6 +28,7 @@ struct Failure {
   std::optional<smtp::Reply> reply;
   std::string error;  // when there is no reply (network, timeout, TLS)
   bool tls_missing = false;
+  bool tls_failed = false;  // STARTTLS was offered but the handshake failed
 };
 
 /// One recipient's outcome in a transaction: the reply that decided it, or a local error
@@ -60,6 +62,8 @@ class SmtpClient {
   const std::string& ip() const { return ip_; }
   const std::string& host() const { return host_; }
   int transactions() const { return transactions_; }
+  /// Whether the server answered anything during the last send().
+  bool answered() const { return answered_; }
   /// Says QUIT (best effort, short timeout) and closes.
   void quit();
 
@@ -79,6 +83,7 @@ class SmtpClient {
   smtp::Capabilities caps_;
   std::string inbuf_;
   bool usable_ = false;
+  bool answered_ = false;
   int transactions_ = 0;
 };
 

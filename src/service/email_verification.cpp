@@ -10,6 +10,7 @@ namespace sesame::service {
 namespace {
 using base::ErrorCode;
 constexpr double kLinkLifetime = 24 * 3600;
+constexpr double kResendInterval = 60;
 
 std::string token_hash(const std::string& token) { return base::hex_lower(base::sha256(token)); }
 }  // namespace
@@ -48,6 +49,11 @@ base::Status send_verification_email(Services& s, const Caller& c, const std::st
   SESAME_ASSIGN(auto doc, docs.update(c, kind::kIdentity, address, [&](json& d) {
     already = identity::verification_status(d) == "SUCCESS";
     if (already) return base::ok_status();  // verified addresses stay verified
+    // At most one mail per address per minute, so the API cannot be used to flood someone.
+    if (now - d["verification"].value("link_sent", -1e18) < kResendInterval) {
+      already = true;
+      return base::ok_status();
+    }
     d["verification"]["link_hash"] = token_hash(token);
     d["verification"]["link_sent"] = now;
     return base::ok_status();
@@ -73,33 +79,31 @@ base::Status send_verification_email(Services& s, const Caller& c, const std::st
 
 base::Status confirm_verification_link(Services& s, const std::string& account, const std::string& region,
                                        const std::string& raw_identity, const std::string& token) {
+  // The link is public: one answer for "no such identity" and "wrong token", and nothing
+  // is written unless a valid token changes the status.
+  const auto invalid = base::make_error(ErrorCode::kInvalidParameter, "This verification link is not valid.");
   auto normalized = identity::normalize(raw_identity);
-  if (!normalized.ok() || !identity::is_email(normalized.value()) || token.empty())
-    return base::make_error(ErrorCode::kInvalidParameter, "This verification link is not valid.");
+  if (!normalized.ok() || !identity::is_email(normalized.value()) || token.empty() || token.size() > 256) return invalid;
   const std::string address = normalized.value();
   const double now = s.clock.now();
   Documents docs(s);
   Caller c{account, region, "", ""};
-  base::Status outcome = base::ok_status();
-  auto updated = docs.update(c, kind::kIdentity, address, [&](json& d) {
-    if (identity::verification_status(d) == "SUCCESS") return base::ok_status();  // opened twice: still verified
-    json& v = d["verification"];
-    const std::string want = v.value("link_hash", "");
-    if (want.empty() || token_hash(token) != want) {
-      outcome = base::make_error(ErrorCode::kInvalidParameter, "This verification link is not valid.");
-      return base::ok_status();
-    }
-    if (now - v.value("link_sent", 0.0) > kLinkLifetime) {
-      outcome = base::make_error(ErrorCode::kRejected, "This verification link has expired. Request a new one.");
-      return base::ok_status();
-    }
-    v["status"] = "SUCCESS";
-    v["last_success"] = now;
-    v.erase("link_hash");  // one use
+  SESAME_ASSIGN(auto found, docs.find(c, kind::kIdentity, address));
+  if (!found) return invalid;
+  const json v = found->value("verification", json::object());
+  const std::string want = v.value("link_hash", "");
+  if (want.empty() || token_hash(token) != want) return invalid;
+  if (identity::verification_status(*found) == "SUCCESS") return base::ok_status();  // opened again
+  if (now - v.value("link_sent", 0.0) > kLinkLifetime)
+    return base::make_error(ErrorCode::kRejected, "This verification link has expired. Request a new one.");
+  auto updated = docs.update(c, kind::kIdentity, address, [&](json& d) -> base::Status {
+    if (d.value("verification", json::object()).value("link_hash", "") != want) return invalid;  // re-sent meanwhile
+    d["verification"]["status"] = "SUCCESS";
+    d["verification"]["last_success"] = now;
     return base::ok_status();
   }, "no identity " + address);
-  if (!updated.ok()) return updated.error();
-  return outcome;
+  if (!updated.ok()) return updated.error().code == ErrorCode::kNotFound ? invalid : updated.error();
+  return base::ok_status();
 }
 
 }  // namespace sesame::service

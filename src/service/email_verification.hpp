@@ -12,11 +12,13 @@
 namespace sesame::service {
 
 /// Sends (or, in capture mode, captures) a verification mail for `address` and records the
-/// token's hash and time in its identity document.
+/// token's hash and time in its identity document. Nothing is sent for a verified address,
+/// nor within a minute of the previous mail.
 base::Status send_verification_email(Services& s, const Caller& c, const std::string& address);
 
-/// What opening a link did: kNotFound (no such identity), kInvalidParameter (wrong or used
-/// token), kRejected (older than 24 hours); success marks the identity verified.
+/// What opening a link did: kInvalidParameter (no such identity, or not its current token),
+/// kRejected (older than 24 hours); success marks the identity verified (opening it again
+/// succeeds again). Reads first: an invalid link writes nothing.
 base::Status confirm_verification_link(Services& s, const std::string& account, const std::string& region,
                                        const std::string& identity, const std::string& token);
 

@@ -255,7 +255,11 @@ Result<std::string> Sending::accept(const Caller& c, Submission sub) {
     if (dom && dom->contains("dkim") && s_.signer) {
       const json& k = (*dom)["dkim"];
       if (k.value("signing_enabled", false) && k.value("status", "") == "SUCCESS") {
-        std::string selector = k.value("origin", "") == "EXTERNAL" ? k.value("selector", "") : k["tokens"][0].get<std::string>();
+        json tokens = k.value("tokens", json::array());
+        std::string selector = k.value("origin", "") == "EXTERNAL" ? k.value("selector", "")
+                               : (tokens.is_array() && !tokens.empty() && tokens[0].is_string()) ? tokens[0].get<std::string>()
+                                                                                                   : std::string();
+        if (selector.empty()) return base::make_error(ErrorCode::kInternal, "identity " + from_domain + " has DKIM without a selector");
         mailauth::dkim::SignOptions o;
         o.domain = normalized.value();
         o.selector = selector;

@@ -176,6 +176,13 @@ int user_version(sqlite3* db) {
 /// the migrations it has not had, each in its own transaction.
 Status migrate(sqlite3* db) {
   constexpr int kCurrent = int(std::size(kMigrations));
+  // One transaction for the schema, the version check and every migration: a crash leaves
+  // the old schema or the new one, and a second process (the CLI) waits, then sees it done.
+  SESAME_CHECK(exec(db, "BEGIN IMMEDIATE"));
+  auto fail = [&](Status st) {
+    (void)exec(db, "ROLLBACK");
+    return st;
+  };
   bool fresh = true;
   {
     sqlite3_stmt* st = nullptr;
@@ -183,17 +190,11 @@ Status migrate(sqlite3* db) {
       fresh = sqlite3_step(st) != SQLITE_ROW;
     sqlite3_finalize(st);
   }
-  SESAME_CHECK(exec(db, kSchema));
-  int v = fresh ? kCurrent : user_version(db);
-  for (; v < kCurrent; ++v) {
-    std::string sql = std::string("BEGIN;") + kMigrations[v] + "PRAGMA user_version=" + std::to_string(v + 1) + ";COMMIT;";
-    if (auto s = exec(db, sql.c_str()); !s.ok()) {
-      (void)exec(db, "ROLLBACK");
-      return s;
-    }
-  }
-  if (fresh) SESAME_CHECK(exec(db, ("PRAGMA user_version=" + std::to_string(kCurrent)).c_str()));
-  return base::ok_status();
+  if (auto st = exec(db, kSchema); !st.ok()) return fail(st);
+  for (int v = fresh ? kCurrent : user_version(db); v < kCurrent; ++v)
+    if (auto st = exec(db, kMigrations[v]); !st.ok()) return fail(st);
+  if (auto st = exec(db, ("PRAGMA user_version=" + std::to_string(kCurrent)).c_str()); !st.ok()) return fail(st);
+  return exec(db, "COMMIT");
 }
 
 Result<sqlite3*> open_connection(const SqliteOptions& o, bool writer) {
@@ -636,23 +637,47 @@ class SqliteStore final : public Store {
       return;
     }
     SqliteTxn txn(writer_);
-    for (auto& p : batch) {
-      (void)run(writer_, "SAVEPOINT job");
-      Status r = base::make_error(ErrorCode::kInternal, "job threw");
-      try {
-        r = p.job(txn);
-      } catch (const std::exception& e) {
-        r = base::make_error(ErrorCode::kInternal, std::string("write job failed: ") + e.what());
+    std::size_t first = 0;  // first job of the transaction now open
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto& p = batch[i];
+      Status sp = run(writer_, "SAVEPOINT job");
+      Status r = sp.ok() ? base::make_error(ErrorCode::kInternal, "job threw") : sp;
+      if (sp.ok()) {
+        try {
+          r = p.job(txn);
+        } catch (const std::exception& e) {
+          r = base::make_error(ErrorCode::kInternal, std::string("write job failed: ") + e.what());
+        }
+        if (!r.ok()) (void)run(writer_, "ROLLBACK TO job");
+        (void)run(writer_, "RELEASE job");
       }
-      if (!r.ok()) (void)run(writer_, "ROLLBACK TO job");
-      (void)run(writer_, "RELEASE job");
       results.push_back(std::move(r));
+      if (sqlite3_get_autocommit(writer_db_)) {
+        // SQLite rolled the whole transaction back itself (disk full, I/O error): the
+        // jobs before this one are undone too. Report them failed and go on in a new one.
+        Status gone = base::make_error(ErrorCode::kInternal, std::string("transaction rolled back: ") + sqlite3_errmsg(writer_db_));
+        for (std::size_t j = first; j <= i; ++j)
+          if (results[j].ok()) results[j] = gone;
+        first = i + 1;
+        if (first < batch.size()) {
+          Status again = run(writer_, "BEGIN IMMEDIATE");
+          if (!again.ok()) {
+            for (std::size_t j = first; j < batch.size(); ++j) results.push_back(again.error());
+            for (std::size_t j = 0; j < batch.size(); ++j) batch[j].finish(std::move(results[j]));
+            return;
+          }
+        }
+      }
+    }
+    if (first == batch.size()) {  // nothing left open to commit
+      for (std::size_t j = 0; j < batch.size(); ++j) batch[j].finish(std::move(results[j]));
+      return;
     }
     Status commit = run(writer_, "COMMIT");
     if (!commit.ok()) {
       base::log().error("store commit failed: {}", commit.error().message);
       (void)exec(writer_db_, "ROLLBACK");
-      for (auto& p : batch) p.finish(commit.error());
+      for (std::size_t j = 0; j < batch.size(); ++j) batch[j].finish(j >= first ? Status(commit.error()) : std::move(results[j]));
       return;
     }
     ++commits_;
