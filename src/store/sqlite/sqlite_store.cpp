@@ -191,9 +191,13 @@ Status migrate(sqlite3* db) {
     sqlite3_finalize(st);
   }
   if (auto st = exec(db, kSchema); !st.ok()) return fail(st);
-  for (int v = fresh ? kCurrent : user_version(db); v < kCurrent; ++v)
+  const int from = fresh ? 0 : user_version(db);
+  for (int v = fresh ? kCurrent : from; v < kCurrent; ++v)
     if (auto st = exec(db, kMigrations[v]); !st.ok()) return fail(st);
-  if (auto st = exec(db, ("PRAGMA user_version=" + std::to_string(kCurrent)).c_str()); !st.ok()) return fail(st);
+  // Written only when it changes: an up-to-date database opens without writing anything
+  // (so it still opens, read-only in effect, on a full disk).
+  if (from != kCurrent)
+    if (auto st = exec(db, ("PRAGMA user_version=" + std::to_string(kCurrent)).c_str()); !st.ok()) return fail(st);
   return exec(db, "COMMIT");
 }
 
