@@ -210,11 +210,7 @@ struct Engine::Impl {
       fail = permanent("5.1.2", "550 5.1.2 Host or domain name not found: no MX or address records for " + domain, "General");
       return nullptr;
     }
-    if (last.reply && last.reply->permanent()) {
-      fail = decide(*last.reply);
-      return nullptr;
-    }
-    if (last.reply) {
+    if (last.reply) {  // the last host refused us with a reply (greeting or EHLO): it decides
       fail = decide(*last.reply);
       return nullptr;
     }
@@ -539,11 +535,6 @@ void Engine::submit(store::MessageRecord message) {
   // One job per destination domain: wake as many workers (not all of them).
   for (std::size_t n = impl_->add_jobs_locked(m.id, m.recipients, 0, impl_->clock.now(), held); n > 0; --n)
     impl_->cv.notify_one();
-}
-
-Engine::Stats Engine::stats() {
-  std::lock_guard lk(impl_->mu);
-  return Stats{impl_->sched.waiting(), impl_->sched.running()};
 }
 
 }  // namespace sesame::delivery

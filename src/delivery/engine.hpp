@@ -46,11 +46,6 @@ class Engine final : public queue::Intake {
 
   void submit(store::MessageRecord message) override;
 
-  struct Stats {
-    std::size_t waiting = 0, running = 0;
-  };
-  Stats stats();
-
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
