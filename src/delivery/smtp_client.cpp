@@ -263,16 +263,13 @@ std::unique_ptr<SmtpClient> SmtpClient::open(const std::string& ip, int port, co
   }
   smtp::Reply r;
   std::string& error = failure.error;
-  if (!c->read_reply(r, options.command_timeout, error)) return nullptr;
-  if (!r.positive()) {
-    failure.reply = r;
-    return nullptr;
-  }
-  if (!c->ehlo(r, error)) return nullptr;
-  if (!r.positive()) {
-    failure.reply = r;
-    return nullptr;
-  }
+  // A step succeeded and the server said yes; a refusal is kept as the failure's reply.
+  auto accepted = [&](bool answered) {
+    if (answered && !r.positive()) failure.reply = r;
+    return answered && r.positive();
+  };
+  if (!accepted(c->read_reply(r, options.command_timeout, error))) return nullptr;
+  if (!accepted(c->ehlo(r, error))) return nullptr;
   if (c->caps_.starttls && (options.try_starttls || options.require_tls)) {
     if (!c->command("STARTTLS\r\n", r, options.command_timeout, error)) return nullptr;
     if (r.positive()) {
@@ -282,11 +279,7 @@ std::unique_ptr<SmtpClient> SmtpClient::open(const std::string& ip, int port, co
         failure.tls_failed = true;
         return nullptr;
       }
-      if (!c->ehlo(r, error)) return nullptr;
-      if (!r.positive()) {
-        failure.reply = r;
-        return nullptr;
-      }
+      if (!accepted(c->ehlo(r, error))) return nullptr;
     } else if (options.require_tls) {
       failure.tls_missing = true;
       error = "the server refused STARTTLS (" + r.text() + ") and the TLS policy is REQUIRE";
@@ -356,8 +349,7 @@ std::vector<RcptResult> SmtpClient::send(const std::string& mail_from, const std
       bool ok = true;
       for (std::size_t i = 0; ok && i <= rcpts.size(); ++i) ok = read_reply(r, t, err);  // RCPTs and DATA
       if (ok && r.code == 354) ok = write_all(".\r\n", t, err) && read_reply(r, t, err);
-      smtp::Reply rset;
-      usable_ = ok && command("RSET\r\n", rset, t, err) && rset.positive();
+      usable_ = ok && reset(err);
       return out;
     }
     for (std::size_t i = 0; i < rcpts.size(); ++i) {
@@ -377,8 +369,7 @@ std::vector<RcptResult> SmtpClient::send(const std::string& mail_from, const std
     if (!command(mail, mail_reply, t, err)) return fail_all(err);
     if (!mail_reply.positive()) {
       decide_all(mail_reply);
-      smtp::Reply rset;
-      usable_ = command("RSET\r\n", rset, t, err) && rset.positive();
+      usable_ = reset(err);
       return out;
     }
     for (std::size_t i = 0; i < rcpts.size(); ++i) {
@@ -388,8 +379,7 @@ std::vector<RcptResult> SmtpClient::send(const std::string& mail_from, const std
       else out[i].reply = r;
     }
     if (accepted == 0) {
-      smtp::Reply rset;
-      usable_ = command("RSET\r\n", rset, t, err) && rset.positive();
+      usable_ = reset(err);
       return out;
     }
     if (!command("DATA\r\n", data_reply, t, err)) return fail_all(err);
@@ -400,8 +390,7 @@ std::vector<RcptResult> SmtpClient::send(const std::string& mail_from, const std
   }
   if (data_reply.code != 354) {
     decide_all(data_reply);
-    smtp::Reply rset;
-    usable_ = command("RSET\r\n", rset, t, err) && rset.positive();
+    usable_ = reset(err);
     return out;
   }
   smtp::Reply final_reply;
@@ -410,6 +399,11 @@ std::vector<RcptResult> SmtpClient::send(const std::string& mail_from, const std
   decide_all(final_reply);
   usable_ = true;
   return out;
+}
+
+bool SmtpClient::reset(std::string& error) {
+  smtp::Reply r;
+  return command("RSET\r\n", r, options_.command_timeout, error) && r.positive();
 }
 
 void SmtpClient::quit() {

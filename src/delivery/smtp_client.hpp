@@ -73,6 +73,8 @@ class SmtpClient {
   bool read_reply(smtp::Reply& out, double timeout, std::string& error);
   bool command(const std::string& line, smtp::Reply& out, double timeout, std::string& error);
   bool ehlo(smtp::Reply& out, std::string& error);
+  /// RSET after a refused transaction: true when the connection is clean for another.
+  bool reset(std::string& error);
   bool start_tls(std::string& error);
   long raw_read(char* buf, std::size_t n, double deadline, std::string& error);
 

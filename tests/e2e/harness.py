@@ -57,6 +57,20 @@ def free_udp_tcp_port():
     raise RuntimeError("no free port")
 
 
+def wait_listening(proc, host, port, timeout, what, log=None):
+    """Waits (bounded) until `proc` accepts TCP connections on host:port; fails if it exits."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{what} exited at start" + (": " + open(log).read() if log else ""))
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not start")
+
+
 class Dnsmasq:
     """A dnsmasq on 127.0.0.1:<port> answering only from its own records (no upstream)."""
 
@@ -89,16 +103,8 @@ class Dnsmasq:
         self.proc = subprocess.Popen(["/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=" + conf,
                                       "--pid-file=", "--user=root", "--log-facility=-"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("dnsmasq exited at start")
-                time.sleep(0.05)
-        raise RuntimeError("dnsmasq did not start")
+        wait_listening(self.proc, "127.0.0.1", self.port, 10, "dnsmasq")
+        return self
 
     def restart(self):
         self.stop()
@@ -140,16 +146,8 @@ class Sink:
         if self.tls:
             args += ["--tls", *self.tls]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(self.dir + ".log", "ab"))
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.2):
-                    return self
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("sink exited at start: " + open(self.dir + ".log").read())
-                time.sleep(0.05)
-        raise RuntimeError("sink did not start")
+        wait_listening(self.proc, self.host, self.port, 15, "sink", self.dir + ".log")
+        return self
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
