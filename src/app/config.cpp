@@ -25,6 +25,7 @@ void fill_defaults(Config& c) {
   if (c.delivery_system_sender.empty())
     c.delivery_system_sender = "no-reply@" + c.delivery_bounce_domain +
                                (c.delivery_bounce_domain.find('.') == std::string::npos ? ".localdomain" : "");
+  if (c.smtp_region.empty()) c.smtp_region = c.region;
   if (c.api_public_url.empty()) c.api_public_url = "http://" + c.api_listen;
   while (!c.api_public_url.empty() && c.api_public_url.back() == '/') c.api_public_url.pop_back();
 }
@@ -45,7 +46,7 @@ base::Result<Config> load_config(const std::string& path) {
   } catch (const toml::parse_error& e) {
     return bad("config " + path + ": " + std::string(e.description()));
   }
-  SESAME_CHECK(check_keys(t, "", {"data_dir", "region", "log_level", "hostname", "api", "dns", "verification", "store", "delivery"}));
+  SESAME_CHECK(check_keys(t, "", {"data_dir", "region", "log_level", "hostname", "api", "dns", "verification", "store", "delivery", "smtp", "tls"}));
   if (auto h = t["hostname"].value<std::string>(); h && !h->empty()) c.hostname = *h;
   c.data_dir = t["data_dir"].value_or(c.data_dir);
   c.region = t["region"].value_or(c.region);
@@ -102,6 +103,41 @@ base::Result<Config> load_config(const std::string& path) {
       return bad("config: delivery timeouts must be > 0");
     if (c.delivery_mode != "deliver" && c.delivery_mode != "capture")
       return bad("config: delivery.mode must be \"deliver\" or \"capture\"");
+  }
+  if (auto m = t["smtp"].as_table()) {
+    SESAME_CHECK(check_keys(*m, "smtp.", {"submission_listen", "submission_tls_listen", "region", "trusted_networks",
+                                          "trusted_account", "max_message_bytes", "max_connections",
+                                          "max_connections_per_ip", "command_timeout_seconds", "data_timeout_seconds",
+                                          "enhanced_status_codes"}));
+    c.smtp_submission_listen = (*m)["submission_listen"].value_or(c.smtp_submission_listen);
+    c.smtp_submission_tls_listen = (*m)["submission_tls_listen"].value_or(c.smtp_submission_tls_listen);
+    c.smtp_region = (*m)["region"].value_or(c.smtp_region);
+    if (auto nets = (*m)["trusted_networks"].as_array()) {
+      for (const auto& n : *nets) {
+        auto v = n.value<std::string>();
+        if (!v) return bad("config: smtp.trusted_networks must be strings (CIDR)");
+        c.smtp_trusted_networks.push_back(*v);
+      }
+    }
+    c.smtp_trusted_account = (*m)["trusted_account"].value_or(c.smtp_trusted_account);
+    c.smtp_max_message_bytes = std::size_t((*m)["max_message_bytes"].value_or(int64_t(c.smtp_max_message_bytes)));
+    c.smtp_max_connections = std::size_t((*m)["max_connections"].value_or(int64_t(c.smtp_max_connections)));
+    c.smtp_max_connections_per_ip = std::size_t((*m)["max_connections_per_ip"].value_or(int64_t(c.smtp_max_connections_per_ip)));
+    c.smtp_command_timeout_seconds = (*m)["command_timeout_seconds"].value_or(c.smtp_command_timeout_seconds);
+    c.smtp_data_timeout_seconds = (*m)["data_timeout_seconds"].value_or(c.smtp_data_timeout_seconds);
+    c.smtp_enhanced_status_codes = (*m)["enhanced_status_codes"].value_or(c.smtp_enhanced_status_codes);
+    if (!c.smtp_trusted_networks.empty() && c.smtp_trusted_account.empty())
+      return bad("config: smtp.trusted_networks needs smtp.trusted_account (the account they send as)");
+    if (c.smtp_max_message_bytes < 1024 || c.smtp_max_message_bytes > (std::size_t(1) << 30))
+      return bad("config: smtp.max_message_bytes must be 1 KiB..1 GiB");
+    if (c.smtp_max_connections < 1 || c.smtp_max_connections_per_ip < 1) return bad("config: smtp connection limits must be >= 1");
+    if (c.smtp_command_timeout_seconds <= 0 || c.smtp_data_timeout_seconds <= 0) return bad("config: smtp timeouts must be > 0");
+  }
+  if (auto tl = t["tls"].as_table()) {
+    SESAME_CHECK(check_keys(*tl, "tls.", {"cert_file", "key_file"}));
+    c.tls_cert_file = (*tl)["cert_file"].value_or(c.tls_cert_file);
+    c.tls_key_file = (*tl)["key_file"].value_or(c.tls_key_file);
+    if (c.tls_cert_file.empty() != c.tls_key_file.empty()) return bad("config: tls.cert_file and tls.key_file go together");
   }
   if (auto s = t["store"].as_table()) {
     SESAME_CHECK(check_keys(*s, "store.", {"durable"}));

@@ -39,6 +39,21 @@ struct Config {
   double delivery_retry_max_interval_seconds = 3600;
   double delivery_connect_timeout_seconds = 30;
   double delivery_command_timeout_seconds = 300;
+  // [smtp] submission (reference §4): STARTTLS and implicit-TLS listeners; "" disables one
+  std::string smtp_submission_listen = "127.0.0.1:2587";
+  std::string smtp_submission_tls_listen = "127.0.0.1:2465";
+  std::string smtp_region;  // the region SMTP credentials and sends belong to; empty = region
+  std::vector<std::string> smtp_trusted_networks;  // CIDRs that submit without AUTH
+  std::string smtp_trusted_account;                // the account they send as
+  std::size_t smtp_max_message_bytes = 40u << 20;  // SES: 40 MB for SMTP
+  std::size_t smtp_max_connections = 1000;
+  std::size_t smtp_max_connections_per_ip = 100;
+  double smtp_command_timeout_seconds = 60;
+  double smtp_data_timeout_seconds = 180;
+  bool smtp_enhanced_status_codes = false;  // SES's replies carry none
+  // [tls] the listeners' certificate; empty = self-signed, generated into data_dir
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // [store]
   bool store_durable = true;
 };

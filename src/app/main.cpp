@@ -16,9 +16,12 @@
 #include "app/config.hpp"
 #include "app/capture_view.hpp"
 #include "app/runtime.hpp"
+#include "app/submission.hpp"
 #include "base/log.hpp"
 #include "delivery/engine.hpp"
 #include "http/server.hpp"
+#include "net/smtp_listener.hpp"
+#include "service/smtp_credentials.hpp"
 #include "service/verification_worker.hpp"
 #include <spdlog/sinks/stdout_color_sinks.h>
 
@@ -32,6 +35,7 @@ usage:
   sesame account create --name NAME [--production] [--config FILE]
   sesame account production --account ID [--off] [--config FILE]
   sesame account quota --account ID [--region R] [--max-send-rate N] [--max-24-hour-send N] [--config FILE]
+  sesame smtp-password --secret KEY|- [--region R]   (- reads the secret from stdin)
   sesame identity records --account ID [--region R] IDENTITY [--config FILE]
   sesame identity verify --account ID [--region R] IDENTITY [--config FILE]
   sesame --help
@@ -128,6 +132,49 @@ int serve(const app::Config& cfg) {
     r.services().intake = engine.get();
   }
   if (auto st = server.start(); !st.ok()) return fail(st.error().message);
+
+  // SMTP submission (reference §4): STARTTLS and implicit-TLS listeners, one backend.
+  std::vector<std::unique_ptr<net::SmtpListener>> smtp;
+  app::Submission submission(r.services(), app::SubmissionSettings{cfg.smtp_region, cfg.smtp_trusted_account,
+                                                                   cfg.smtp_max_message_bytes});
+  if (!cfg.smtp_submission_listen.empty() || !cfg.smtp_submission_tls_listen.empty()) {
+    std::string cert = cfg.tls_cert_file, key = cfg.tls_key_file;
+    if (cert.empty()) {
+      cert = cfg.data_dir + "/tls/cert.pem";
+      key = cfg.data_dir + "/tls/key.pem";
+      std::error_code ec;
+      std::filesystem::create_directories(cfg.data_dir + "/tls", ec);
+      if (auto st = net::ensure_self_signed(cert, key, cfg.hostname); !st.ok()) return fail(st.error().message);
+    }
+    if (!cfg.smtp_trusted_account.empty()) {
+      auto acct = r.services().store.find_account(cfg.smtp_trusted_account);
+      if (!acct.ok() || !acct.value()) return fail("smtp.trusted_account " + cfg.smtp_trusted_account + " is not an account");
+    }
+    auto failures = std::make_shared<net::AuthFailures>();
+    for (auto [listen, implicit] : {std::pair{cfg.smtp_submission_listen, false}, std::pair{cfg.smtp_submission_tls_listen, true}}) {
+      if (listen.empty()) continue;
+      net::SmtpListenerOptions o;
+      o.name = implicit ? "submission-tls" : "submission";
+      o.listen = listen;
+      o.implicit_tls = implicit;
+      o.cert_file = cert;
+      o.key_file = key;
+      o.session.hostname = cfg.hostname;
+      o.session.greeting = "ESMTP Sesame";
+      o.session.max_message_bytes = cfg.smtp_max_message_bytes;
+      o.session.enhanced_status_codes = cfg.smtp_enhanced_status_codes;
+      o.trusted_networks = cfg.smtp_trusted_networks;
+      o.max_connections = cfg.smtp_max_connections;
+      o.max_connections_per_ip = cfg.smtp_max_connections_per_ip;
+      o.command_timeout_seconds = cfg.smtp_command_timeout_seconds;
+      o.data_timeout_seconds = cfg.smtp_data_timeout_seconds;
+      o.auth_failures = failures;
+      smtp.push_back(std::make_unique<net::SmtpListener>(o, submission));
+      if (auto st = smtp.back()->start(); !st.ok()) return fail(st.error().message);
+      base::log().info("sesame SMTP {} on {} ({}) region {}", o.name, smtp.back()->local_endpoint(),
+                       implicit ? "implicit TLS" : "STARTTLS", cfg.smtp_region);
+    }
+  }
   service::VerificationWorker worker(r.services(), cfg.verification_recheck_seconds);
   worker.start();
   base::log().info("sesame serving the SES API (v1 and v2) on http://{} region {} data {}", server.local_endpoint(),
@@ -135,6 +182,7 @@ int serve(const app::Config& cfg) {
   int sig = 0;
   sigwait(&set, &sig);
   base::log().info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  for (auto& l : smtp) l->stop();  // transactions in flight finish first
   worker.stop();
   server.stop();
   if (engine) engine->stop();
@@ -150,7 +198,12 @@ int account_cmd(const app::Config& cfg, const Args& a) {
     if (!a.has("--name") || a.get("--name") == "1") return fail("account create needs --name NAME");
     auto created = rt.value()->create_account(a.get("--name"), a.has("--production"));
     if (!created.ok()) return fail(created.error().message);
-    std::cout << created.value().dump(2) << "\n";
+    service::json out = created.value();
+    // SES SMTP credentials for the configured SMTP region (reference §4.1).
+    out["SmtpUsername"] = out["AccessKeyId"];
+    out["SmtpPassword"] = service::smtp_password(out["SecretAccessKey"].get<std::string>(), cfg.smtp_region);
+    out["SmtpRegion"] = cfg.smtp_region;
+    std::cout << out.dump(2) << "\n";
     return 0;
   }
   if (sub == "production") {
@@ -192,6 +245,14 @@ int identity_cmd(const app::Config& cfg, const Args& a) {
   std::cout << out.value().dump(2) << "\n";
   return 0;
 }
+int smtp_password_cmd(const app::Config& cfg, const Args& a) {
+  std::string secret = a.get("--secret");
+  if (secret.empty() || secret == "1") return fail("smtp-password needs --secret KEY (or --secret - to read it from stdin)");
+  if (secret == "-" && !std::getline(std::cin, secret)) return fail("smtp-password: no secret on stdin");
+  while (!secret.empty() && (secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
+  std::cout << service::smtp_password(secret, a.get("--region", cfg.smtp_region)) << "\n";
+  return 0;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -210,6 +271,7 @@ int main(int argc, char** argv) {
   if (cmd == "serve") return serve(cfg.value());
   if (cmd == "account") return account_cmd(cfg.value(), a);
   if (cmd == "identity") return identity_cmd(cfg.value(), a);
+  if (cmd == "smtp-password") return smtp_password_cmd(cfg.value(), a);
   std::fputs(kUsage, stderr);
   return 2;
 }

@@ -215,6 +215,8 @@ class Sesame:
         self.workdir = workdir or tempfile.mkdtemp(prefix="sesame-e2e-")
         self.data_dir = os.path.join(self.workdir, "data")
         self.port = free_port()
+        self.smtp_port = free_port()   # submission with STARTTLS
+        self.smtps_port = free_port()  # submission over implicit TLS
         self.region = region
         self.dns_port = dns_port
         self.extra_config = extra_config
@@ -234,6 +236,9 @@ class Sesame:
         # A DNS server that is not there answers nothing: lookups fail fast.
         dns_port = self.dns_port or free_port()
         dns = {"servers": f'["127.0.0.1:{dns_port}"]', "timeout_ms": "300"}
+        smtp = {"submission_listen": f'"127.0.0.1:{self.smtp_port}"',
+                "submission_tls_listen": f'"127.0.0.1:{self.smtps_port}"'}
+        smtp.update(tables.pop("smtp", {}))
         api.update(tables.pop("api", {}))
         dns.update(tables.pop("dns", {}))
         # Tests re-check DNS on every read; the default throttles reads to one check per 10 s.
@@ -243,7 +248,8 @@ class Sesame:
             f.write(f'data_dir = "{self.data_dir}"\nregion = "{self.region}"\n')
             for k, v in top.items():
                 f.write(f"{k} = {v}\n")
-            for name, kv in (("api", api), ("dns", dns), ("verification", verification), *tables.items()):
+            for name, kv in (("api", api), ("dns", dns), ("verification", verification), ("smtp", smtp),
+                             *tables.items()):
                 f.write(f"[{name}]\n")
                 for k, v in kv.items():
                     f.write(f"{k} = {v}\n")

@@ -1,0 +1,376 @@
+// SMTP listener: one coroutine per connection driving smtp::Session; see smtp_listener.hpp.
+#include "net/smtp_listener.hpp"
+
+#include <pthread.h>
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "base/log.hpp"
+
+namespace sesame::net {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace ssl = asio::ssl;
+using asio::awaitable;
+using asio::ip::tcp;
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+double AuthFailures::failed(const std::string& ip, double now) {
+  std::lock_guard lk(mu_);
+  if (by_ip_.size() > 100000) by_ip_.clear();  // bounded; forgetting only lifts a delay
+  Entry& e = by_ip_[ip];
+  if (now - e.last > 900) e.count = 0;  // failures older than 15 minutes are forgiven
+  e.last = now;
+  ++e.count;
+  // Two free mistakes, then 1 s, 2 s, ... up to 10 s before each further answer.
+  return e.count <= 2 ? 0.0 : std::min(10.0, double(e.count - 2));
+}
+
+void AuthFailures::succeeded(const std::string& ip) {
+  std::lock_guard lk(mu_);
+  by_ip_.erase(ip);
+}
+
+base::Result<bool> in_networks(const std::string& ip_text, const std::vector<std::string>& cidrs) {
+  boost::system::error_code ec;
+  auto ip = asio::ip::make_address(ip_text, ec);
+  if (ec) return false;
+  if (ip.is_v6() && ip.to_v6().is_v4_mapped()) ip = asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6());
+  for (const auto& cidr : cidrs) {
+    std::size_t slash = cidr.find('/');
+    auto net = asio::ip::make_address(cidr.substr(0, slash), ec);
+    if (ec) return base::make_error(base::ErrorCode::kInvalidParameter, "not a network: " + cidr);
+    const unsigned max_bits = net.is_v4() ? 32 : 128;
+    unsigned bits = max_bits;
+    if (slash != std::string::npos) {
+      try {
+        std::size_t used = 0;
+        bits = unsigned(std::stoul(cidr.substr(slash + 1), &used));
+        if (used != cidr.size() - slash - 1 || bits > max_bits) throw std::invalid_argument("prefix");
+      } catch (const std::exception&) {
+        return base::make_error(base::ErrorCode::kInvalidParameter, "not a network: " + cidr);
+      }
+    }
+    if (net.is_v4() != ip.is_v4()) continue;
+    std::vector<unsigned char> a, b;
+    if (ip.is_v4()) {
+      auto x = ip.to_v4().to_bytes(), y = net.to_v4().to_bytes();
+      a.assign(x.begin(), x.end());
+      b.assign(y.begin(), y.end());
+    } else {
+      auto x = ip.to_v6().to_bytes(), y = net.to_v6().to_bytes();
+      a.assign(x.begin(), x.end());
+      b.assign(y.begin(), y.end());
+    }
+    bool match = true;
+    for (unsigned i = 0; i < bits && match; ++i) {
+      const unsigned char mask = static_cast<unsigned char>(0x80u >> (i % 8));
+      match = (a[i / 8] & mask) == (b[i / 8] & mask);
+    }
+    if (match) return true;
+  }
+  return false;
+}
+
+struct SmtpListener::Impl {
+  // Declared before `io`: session frames destroyed with the io_context touch these.
+  std::atomic<std::size_t> connections{0};
+  std::atomic<bool> stopping{false};
+  std::mutex mu;
+  std::map<std::string, std::size_t> per_ip;
+  std::set<beast::tcp_stream*> idle;
+
+  SmtpListenerOptions options;
+  SmtpBackend& backend;
+  ssl::context tls{ssl::context::tls_server};
+  bool have_tls = false;
+  asio::io_context io;
+  asio::thread_pool workers;
+  tcp::acceptor acceptor{io};
+  std::vector<std::thread> threads;
+
+  Impl(SmtpListenerOptions o, SmtpBackend& b)
+      : options(std::move(o)), backend(b), workers(std::size_t(std::max(1, options.worker_threads))) {
+    if (!options.auth_failures) options.auth_failures = std::make_shared<AuthFailures>();
+  }
+
+  static std::chrono::milliseconds ms(double seconds) { return std::chrono::milliseconds(static_cast<long long>(seconds * 1000)); }
+  static double now() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  }
+
+  base::Status load_tls() {
+    if (options.cert_file.empty()) {
+      if (options.implicit_tls) return base::make_error(base::ErrorCode::kInvalidParameter, options.name + ": implicit TLS needs a certificate");
+      return base::ok_status();
+    }
+    boost::system::error_code ec;
+    // TLS 1.2 and 1.3 only (reference §4.2).
+    tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                    ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use, ec);
+    SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
+    if (!ec) tls.use_certificate_chain_file(options.cert_file, ec);
+    if (!ec) tls.use_private_key_file(options.key_file, ssl::context::pem, ec);
+    if (ec) return base::make_error(base::ErrorCode::kInvalidParameter, options.name + ": cannot load TLS certificate " + options.cert_file + ": " + ec.message());
+    have_tls = true;
+    return base::ok_status();
+  }
+
+  void mark_idle(beast::tcp_stream* s, bool is_idle) {
+    std::lock_guard lk(mu);
+    if (is_idle) idle.insert(s);
+    else idle.erase(s);
+  }
+
+  awaitable<void> session(tcp::socket socket) {
+    std::string ip;
+    {
+      boost::system::error_code ec;
+      auto ep = socket.remote_endpoint(ec);
+      if (!ec) ip = ep.address().to_string();
+    }
+    std::size_t from_ip = 0;
+    {
+      std::lock_guard lk(mu);
+      from_ip = ++per_ip[ip];
+    }
+    struct Count {
+      Impl* impl;
+      const std::string& ip;
+      ~Count() {
+        --impl->connections;
+        std::lock_guard lk(impl->mu);
+        if (--impl->per_ip[ip] == 0) impl->per_ip.erase(ip);
+      }
+    } count{this, ip};
+    beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), tls);
+    beast::tcp_stream& tcp_layer = stream.next_layer();
+    struct Idle {
+      Impl* impl;
+      beast::tcp_stream* s;
+      ~Idle() { impl->mark_idle(s, false); }
+    } idle_guard{this, &tcp_layer};
+    bool secure = false;
+
+    auto write = [&](const std::string& text) -> awaitable<bool> {
+      if (text.empty()) co_return true;
+      tcp_layer.expires_after(ms(options.command_timeout_seconds));
+      boost::system::error_code ec;
+      if (secure) std::tie(ec, std::ignore) = co_await asio::async_write(stream, asio::buffer(text), use_nothrow);
+      else std::tie(ec, std::ignore) = co_await asio::async_write(tcp_layer, asio::buffer(text), use_nothrow);
+      co_return !ec;
+    };
+    auto handshake = [&]() -> awaitable<bool> {
+      tcp_layer.expires_after(ms(options.tls_handshake_timeout_seconds));
+      auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_nothrow);
+      if (ec) base::log().debug("{}: TLS handshake with {} failed: {}", options.name, ip, ec.message());
+      secure = !ec;
+      co_return !ec;
+    };
+
+    if (options.implicit_tls && !co_await handshake()) co_return;
+    if (connections.load() > options.max_connections) {
+      co_await write("421 4.7.0 Too many concurrent SMTP connections\r\n");
+      co_return;
+    }
+    if (from_ip > options.max_connections_per_ip) {
+      co_await write("421 4.7.0 Too many concurrent SMTP connections from this address\r\n");
+      co_return;
+    }
+    smtp::Peer peer;
+    peer.ip = ip;
+    peer.tls = secure;
+    auto trusted = in_networks(ip, options.trusted_networks);
+    peer.trusted = trusted.ok() && trusted.value();
+    boost::system::error_code ec0;
+    auto addr = asio::ip::make_address(ip, ec0);
+    peer.cleartext_ok = peer.trusted && !ec0 && addr.is_loopback();
+    smtp::SessionOptions so = options.session;
+    so.starttls = have_tls && !options.implicit_tls;
+    smtp::Session s(so, peer);
+    if (!co_await write(s.greeting())) co_return;
+
+    std::string buf(16 << 10, '\0');
+    smtp::Step step;
+    for (;;) {
+      // Read.
+      const bool at_rest = s.idle();
+      if (at_rest && stopping.load()) {
+        co_await write(s.closing_reply(421, "4.3.2", so.hostname + " Service shutting down, closing transmission channel"));
+        break;
+      }
+      mark_idle(&tcp_layer, at_rest);
+      tcp_layer.expires_after(ms(at_rest ? options.command_timeout_seconds : options.data_timeout_seconds));
+      boost::system::error_code ec;
+      std::size_t n = 0;
+      if (secure) std::tie(ec, n) = co_await stream.async_read_some(asio::buffer(buf), use_nothrow);
+      else std::tie(ec, n) = co_await tcp_layer.async_read_some(asio::buffer(buf), use_nothrow);
+      mark_idle(&tcp_layer, false);
+      if (ec) {
+        if (ec == beast::error::timeout)
+          co_await write(s.closing_reply(451, "4.4.2", "Timeout waiting for data from client"));
+        else if (ec == asio::error::operation_aborted && stopping.load())
+          co_await write(s.closing_reply(421, "4.3.2", so.hostname + " Service shutting down, closing transmission channel"));
+        break;
+      }
+      step = s.feed(std::string_view(buf.data(), n));
+      // Act until the session needs more input.
+      bool open = true;
+      while (open) {
+        if (!co_await write(step.output)) {
+          open = false;
+          break;
+        }
+        if (step.action == smtp::Action::kRead) break;
+        if (step.action == smtp::Action::kClose) {
+          open = false;
+          break;
+        }
+        if (step.action == smtp::Action::kStartTls) {
+          if (!co_await handshake()) {
+            open = false;
+            break;
+          }
+          s.tls_started();
+        } else if (step.action == smtp::Action::kAuthenticate) {
+          std::string user = s.username(), pass = s.password();
+          smtp::AuthResult r = co_await asio::co_spawn(
+              workers.get_executor(),
+              [&]() -> awaitable<smtp::AuthResult> { co_return backend.authenticate(user, pass, ip); }, asio::use_awaitable);
+          std::fill(pass.begin(), pass.end(), '\0');
+          if (r == smtp::AuthResult::kInvalid) {
+            double delay = options.auth_failures->failed(ip, now());
+            if (delay > 0) {
+              asio::steady_timer t(io, ms(delay));
+              co_await t.async_wait(use_nothrow);
+            }
+          } else if (r == smtp::AuthResult::kOk) {
+            options.auth_failures->succeeded(ip);
+          }
+          s.auth_result(r);
+        } else if (step.action == smtp::Action::kDeliver) {
+          std::string message = std::move(s.message());
+          const std::string user = s.authenticated() ? s.authenticated_user() : std::string();
+          smtp::Verdict v = co_await asio::co_spawn(
+              workers.get_executor(),
+              [&]() -> awaitable<smtp::Verdict> { co_return backend.deliver(s.envelope(), std::move(message), user, ip); },
+              asio::use_awaitable);
+          s.delivered(v);
+        }
+        step = s.resume();
+      }
+      if (!open) break;
+    }
+    boost::system::error_code ignored;
+    if (secure) {
+      tcp_layer.expires_after(ms(2));
+      co_await stream.async_shutdown(use_nothrow);
+    }
+    tcp_layer.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+
+  awaitable<void> accept_loop() {
+    asio::steady_timer backoff(io);
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
+      if (ec) {
+        if (stopping.load() || ec == asio::error::operation_aborted) co_return;
+        backoff.expires_after(std::chrono::milliseconds(100));  // EMFILE and friends
+        co_await backoff.async_wait(use_nothrow);
+        continue;
+      }
+      ++connections;
+      asio::co_spawn(io, session(std::move(socket)), [name = options.name](std::exception_ptr e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          base::log().error("{} session failed: {}", name, ex.what());
+        }
+      });
+    }
+  }
+};
+
+SmtpListener::SmtpListener(SmtpListenerOptions options, SmtpBackend& backend)
+    : impl_(std::make_unique<Impl>(std::move(options), backend)) {}
+
+SmtpListener::~SmtpListener() { stop(); }
+
+base::Status SmtpListener::start() {
+  auto& o = impl_->options;
+  SESAME_CHECK(impl_->load_tls());
+  SESAME_CHECK(in_networks("127.0.0.1", o.trusted_networks));  // every CIDR parses
+  std::string host;
+  std::size_t colon = o.listen.rfind(':');
+  if (colon == std::string::npos) return base::make_error(base::ErrorCode::kInvalidParameter, "bad listen address: " + o.listen);
+  host = o.listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned long port = 0;
+  try {
+    port = std::stoul(o.listen.substr(colon + 1));
+  } catch (const std::exception&) {
+    port = 70000;
+  }
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec || port > 65535) return base::make_error(base::ErrorCode::kInvalidParameter, "bad listen address: " + o.listen);
+  tcp::endpoint ep(addr, static_cast<unsigned short>(port));
+  auto& acc = impl_->acceptor;
+  acc.open(ep.protocol(), ec);
+  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acc.bind(ep, ec);
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return base::make_error(base::ErrorCode::kUnavailable, "cannot listen on " + o.listen + ": " + ec.message());
+  asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+  impl_->threads.emplace_back([this] {
+    pthread_setname_np(pthread_self(), "sesame-smtp-io");
+    impl_->io.run();
+  });
+  return base::ok_status();
+}
+
+std::string SmtpListener::local_endpoint() const {
+  boost::system::error_code ec;
+  auto ep = impl_->acceptor.local_endpoint(ec);
+  if (ec) return {};
+  std::string a = ep.address().to_string();
+  if (ep.address().is_v6()) a = "[" + a + "]";
+  return a + ":" + std::to_string(ep.port());
+}
+
+void SmtpListener::stop() {
+  if (!impl_ || impl_->stopping.exchange(true)) return;
+  asio::post(impl_->io, [this] {
+    boost::system::error_code ec;
+    impl_->acceptor.close(ec);
+    // Sessions waiting at a command prompt with no transaction: their read ends, they say
+    // 421 and close. Sessions in a transaction finish it first.
+    std::lock_guard lk(impl_->mu);
+    for (auto* s : impl_->idle) s->socket().cancel(ec);
+  });
+  const int rounds = int(impl_->options.shutdown_grace_seconds * 50);
+  for (int i = 0; i < rounds && impl_->connections.load() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  impl_->io.stop();
+  for (auto& t : impl_->threads)
+    if (t.joinable()) t.join();
+  impl_->workers.join();
+}
+
+}  // namespace sesame::net

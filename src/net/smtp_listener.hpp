@@ -1,0 +1,91 @@
+// SMTP listeners: the thin loop around smtp::Session (read, feed, act, write), over plain
+// TCP with STARTTLS or over implicit TLS, with bounds on connections (total and per IP),
+// time (command, data, TLS handshake) and sizes (the session's limits). Credential checks
+// and message hand-over run on a worker pool, so a commit never blocks the I/O thread.
+// Asio stays inside this room's .cpp files.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "smtp/session.hpp"
+
+namespace sesame::net {
+
+/// What the listener asks of the service. Both calls may block (store, commit).
+class SmtpBackend {
+ public:
+  virtual ~SmtpBackend() = default;
+  virtual smtp::AuthResult authenticate(const std::string& username, const std::string& password, const std::string& ip) = 0;
+  /// `user` is the authenticated username, or "" for a trusted network.
+  virtual smtp::Verdict deliver(const smtp::Envelope& envelope, std::string&& message, const std::string& user,
+                                const std::string& ip) = 0;
+};
+
+/// Failed AUTH attempts per client IP, shared by the listeners: after a few failures each
+/// further failure is answered later and later (bounded), which slows password guessing
+/// without holding a worker thread.
+class AuthFailures {
+ public:
+  /// Seconds to wait before answering a failure from `ip` (the failure is counted).
+  double failed(const std::string& ip, double now);
+  void succeeded(const std::string& ip);
+
+ private:
+  struct Entry {
+    int count = 0;
+    double last = 0;
+  };
+  std::mutex mu_;
+  std::map<std::string, Entry> by_ip_;
+};
+
+struct SmtpListenerOptions {
+  std::string name = "submission";  // for logs
+  std::string listen = "127.0.0.1:2587";
+  bool implicit_tls = false;        // TLS from the first byte (port 465/2465)
+  std::string cert_file, key_file;  // PEM; STARTTLS is offered only when set
+  smtp::SessionOptions session;
+  /// CIDRs whose clients may submit without AUTH (and in clear text when loopback).
+  std::vector<std::string> trusted_networks;
+  std::size_t max_connections = 1000;
+  std::size_t max_connections_per_ip = 100;
+  double command_timeout_seconds = 60;
+  double data_timeout_seconds = 180;
+  double tls_handshake_timeout_seconds = 20;
+  double shutdown_grace_seconds = 30;  // transactions in flight may finish within this
+  int worker_threads = 16;
+  std::shared_ptr<AuthFailures> auth_failures;
+};
+
+class SmtpListener {
+ public:
+  SmtpListener(SmtpListenerOptions options, SmtpBackend& backend);
+  ~SmtpListener();
+  SmtpListener(const SmtpListener&) = delete;
+  SmtpListener& operator=(const SmtpListener&) = delete;
+
+  /// Loads the certificate, binds, and starts serving on background threads.
+  base::Status start();
+  std::string local_endpoint() const;
+  /// Stops accepting; idle sessions get 421; transactions in flight finish (bounded).
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// A self-signed certificate for `hostname` (EC P-256, 10 years) unless both files exist;
+/// the key file is created with mode 0600.
+base::Status ensure_self_signed(const std::string& cert_file, const std::string& key_file, const std::string& hostname);
+
+/// True when `ip` is inside one of `cidrs` ("127.0.0.0/8", "::1/128", "10.1.2.3").
+/// An Error names a CIDR that does not parse.
+base::Result<bool> in_networks(const std::string& ip, const std::vector<std::string>& cidrs);
+
+}  // namespace sesame::net
