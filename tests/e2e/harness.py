@@ -10,6 +10,8 @@ into the tables the harness writes. Set SESAME_BUILD to test a copy of the binar
 Run with Debian's interpreter: /usr/bin/python3 (boto3 and botocore from python3-boto3).
 """
 import configparser
+import email
+import email.policy
 import json
 import os
 import shutil
@@ -189,6 +191,47 @@ class Sink:
             if time.time() > deadline:
                 raise AssertionError(f"sink: timed out waiting for {what}; have {len(msgs)} messages")
             time.sleep(0.1)
+
+
+def verify_through_dns(server, dns, account, domain, timeout=20):
+    """Verifies `domain` the real way: its Easy DKIM records are published in dnsmasq and
+    Sesame finds them through its resolver (dkimpy later reads the same records)."""
+    records = json.loads(server.cli("identity", "records", "--account", account, domain))
+    dns.txt += [(r["Name"], r["Value"]) for r in records if r["Type"] == "TXT"]
+    dns.restart()
+    _, v2 = server.ses_clients()
+    deadline = time.time() + timeout
+    while not v2.get_email_identity(EmailIdentity=domain)["VerifiedForSendingStatus"]:
+        if time.time() > deadline:
+            raise AssertionError(f"{domain} was not verified through DNS")
+        time.sleep(0.2)
+
+
+class MailChecks:
+    """Checks on what a sink received, for test cases with `self.sink` and `self.dns`
+    (dnsmasq publishing the DKIM keys)."""
+
+    def received(self, message_id, sink=None, timeout=20):
+        """The copies of one message the sink got (DSNs, which quote its headers, excluded)."""
+        header = f"{message_id}@email.amazonses.com".encode()
+        mine = lambda ms: [m for m in ms if header in m["data"] and m["mail_from"] != ""]  # noqa: E731
+        return mine((sink or self.sink).wait_for(lambda ms: mine(ms), timeout, f"message {message_id}"))
+
+    def dkim_dns(self, name, timeout=5):
+        """dkimpy's DNS lookups, answered by the test's dnsmasq (dnspython)."""
+        import dns.resolver
+        r = dns.resolver.Resolver(configure=False)
+        r.nameservers, r.port = ["127.0.0.1"], self.dns.port
+        answer = r.resolve(name.decode().rstrip("."), "TXT", lifetime=timeout)
+        return b"".join(b"".join(rdata.strings) for rdata in answer)
+
+    def assert_signed(self, data):
+        import dkim
+        self.assertTrue(data.startswith(b"DKIM-Signature:"), data[:200])
+        self.assertTrue(dkim.verify(data, dnsfunc=self.dkim_dns))
+
+    def parse(self, data):
+        return email.message_from_bytes(data.replace(b"\r\n", b"\n"), policy=email.policy.default)
 
 
 def split_toml_tables(text):

@@ -21,7 +21,7 @@ import harness  # noqa: E402
 BOUNCE_DOMAIN = "bounces.sesame.test"
 
 
-class Delivery(unittest.TestCase):
+class Delivery(harness.MailChecks, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         import tempfile
@@ -44,16 +44,7 @@ class Delivery(unittest.TestCase):
         cls.server.start()
         cls.account = cls.server.unthrottled_sender("shop.example", rate=1000, verify=False)
         cls.v1, cls.v2 = cls.server.ses_clients()
-        # The domain is verified the real way: its Easy DKIM records are published in dnsmasq
-        # and Sesame finds them through its resolver; dkimpy later reads the same records.
-        records = json.loads(cls.server.cli("identity", "records", "--account", cls.account, "shop.example"))
-        cls.dns.txt += [(r["Name"], r["Value"]) for r in records if r["Type"] == "TXT"]
-        cls.dns.restart()
-        deadline = time.time() + 20
-        while not cls.v2.get_email_identity(EmailIdentity="shop.example")["VerifiedForSendingStatus"]:
-            if time.time() > deadline:
-                raise AssertionError("shop.example was not verified through DNS")
-            time.sleep(0.2)
+        harness.verify_through_dns(cls.server, cls.dns, cls.account, "shop.example")
 
     @classmethod
     def tearDownClass(cls):
@@ -81,28 +72,6 @@ class Delivery(unittest.TestCase):
             if time.time() > deadline:
                 self.fail(f"events of {message_id}: {[t for t, _ in ev]}\n" + open(self.server.log_path).read()[-3000:])
             time.sleep(0.1)
-
-    def received(self, message_id, sink=None, timeout=20):
-        """The copies of one message the sink got (DSNs, which quote its headers, excluded)."""
-        header = f"{message_id}@email.amazonses.com".encode()
-        mine = lambda ms: [m for m in ms if header in m["data"] and m["mail_from"] != ""]  # noqa: E731
-        return mine((sink or self.sink).wait_for(lambda ms: mine(ms), timeout, f"message {message_id}"))
-
-    def dkim_dns(self, name, timeout=5):
-        """dkimpy's DNS lookups, answered by the test's dnsmasq (dnspython)."""
-        import dns.resolver
-        r = dns.resolver.Resolver(configure=False)
-        r.nameservers, r.port = ["127.0.0.1"], self.dns.port
-        answer = r.resolve(name.decode().rstrip("."), "TXT", lifetime=timeout)
-        return b"".join(b"".join(rdata.strings) for rdata in answer)
-
-    def assert_signed(self, data):
-        import dkim
-        self.assertTrue(data.startswith(b"DKIM-Signature:"), data[:200])
-        self.assertTrue(dkim.verify(data, dnsfunc=self.dkim_dns))
-
-    def parse(self, data):
-        return email.message_from_bytes(data.replace(b"\r\n", b"\n"), policy=email.policy.default)
 
     # -- tests -------------------------------------------------------------------------
     def test_v2_simple_delivered_signed_over_starttls(self):

@@ -1,0 +1,383 @@
+"""SMTP submission end to end: the real binary's submission listeners (STARTTLS and implicit
+TLS) driven by swaks, Python's smtplib and nodemailer, authenticating with SES SMTP
+credentials derived by `sesame smtp-password`; every message goes through the same accept
+path as the API and reaches the sink MX (aiosmtpd) DKIM-signed, verified by dkimpy against
+dnsmasq. Wrong password, AUTH without TLS, unverified sender, sandbox recipient, throttling,
+STARTTLS injection and SMTP smuggling get SES's replies. Run with /usr/bin/python3."""
+import json
+import os
+import re
+import shutil
+import smtplib
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+HOST = "mta.sesame.test"  # Sesame's hostname: its self-signed certificate names it
+SES_ID = r"[0-9a-f]{16}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-000000"
+
+
+def message(sender, to, subject, body="Hello over SMTP.\r\n"):
+    return (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n"
+            f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}").encode()
+
+
+class PinnedSMTP_SSL(smtplib.SMTP_SSL):
+    """SMTP_SSL that checks the certificate against Sesame's name while connecting to an IP."""
+
+    def _get_socket(self, host, port, timeout):
+        sock = socket.create_connection((host, port), timeout, self.source_address)
+        return self.context.wrap_socket(sock, server_hostname=HOST)
+
+
+class Submission(harness.MailChecks, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        warnings.simplefilter("ignore", ResourceWarning)
+        cls.workdir = tempfile.mkdtemp(prefix="sesame-smtp-")
+        port = harness.free_port()
+        cls.sink = harness.Sink(cls.workdir, tls=harness.make_cert(cls.workdir), port=port).start()
+        cls.dns = harness.Dnsmasq(cls.workdir)
+        cls.dns.mx += [("sink.test", "mx.sink.test", 10), ("shop.example", "mx.sink.test", 10)]
+        cls.dns.hosts += [("mx.sink.test", "127.0.0.1")]
+        cls.dns.start()
+        cls.server = harness.Sesame(dns_port=cls.dns.port, extra_config=(
+            f'hostname = "{HOST}"\n[delivery]\nmx_port = {port}\nbounce_domain = "bounces.sesame.test"\n'
+            'retry_base_seconds = 1\nretry_max_interval_seconds = 2\n'))
+        cls.server.start()
+        cls.account = cls.server.unthrottled_sender("shop.example", rate=1000, verify=False)
+        harness.verify_through_dns(cls.server, cls.dns, cls.account, "shop.example")
+        key, secret = cls.server.credentials()
+        cls.user = key
+        cls.password = cls.server.cli("smtp-password", "--secret", secret).strip()
+        cls.ca = os.path.join(cls.server.data_dir, "tls", "cert.pem")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+        cls.sink.stop()
+        cls.dns.stop()
+        shutil.rmtree(cls.workdir, ignore_errors=True)
+
+    # -- helpers -----------------------------------------------------------------------
+    def tls_context(self):
+        ctx = ssl.create_default_context(cafile=self.ca)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        return ctx
+
+    def starttls_client(self, source="127.0.0.1"):
+        c = smtplib.SMTP("127.0.0.1", self.server.smtp_port, local_hostname="client.test", timeout=20,
+                         source_address=(source, 0))
+        c.ehlo()
+        c._host = HOST  # the name the certificate is checked against
+        c.starttls(context=self.tls_context())
+        c.ehlo()
+        return c
+
+    def implicit_tls_client(self):
+        c = PinnedSMTP_SSL("127.0.0.1", self.server.smtps_port, local_hostname="client.test", timeout=20,
+                           context=self.tls_context())
+        c.ehlo()
+        return c
+
+    def send(self, client, sender, rcpts, data):
+        """MAIL, RCPT, DATA by hand, so the final reply is seen as it is: (code, text)."""
+        code, text = client.mail(sender)
+        self.assertEqual(code, 250, text)
+        for r in rcpts:
+            code, text = client.rcpt(r)
+            self.assertEqual(code, 250, text)
+        return client.data(data)
+
+    def accepted_id(self, reply):
+        code, text = reply
+        self.assertEqual(code, 250, text)
+        m = re.fullmatch(r"Ok (" + SES_ID + ")", text.decode())
+        self.assertIsNotNone(m, text)
+        return m.group(1)
+
+    def assert_delivered(self, mid, rcpt="bob@sink.test"):
+        [m] = self.received(mid)
+        self.assertEqual(m["rcpt_tos"], [rcpt])
+        self.assertEqual(m["mail_from"], f"{mid}@bounces.sesame.test")
+        self.assert_signed(m["data"])
+        parsed = self.parse(m["data"])
+        self.assertEqual(parsed["Message-ID"], f"<{mid}@email.amazonses.com>")
+        return parsed
+
+    def swaks(self, *args):
+        r = subprocess.run(["swaks", "--server", "127.0.0.1", *args, "--helo", "client.test",
+                            "--timeout", "20"], capture_output=True, text=True, timeout=60)
+        return r.returncode, r.stdout + r.stderr
+
+    def new_account(self, name, production=False):
+        """Another account (SMTP credentials from `sesame account create`) with shop.example
+        verified for it."""
+        out = json.loads(self.server.cli("account", "create", "--name", name, *(["--production"] if production else [])))
+        self.assertRegex(out["SmtpPassword"], r"^B[A-Za-z0-9+/]{43}$")
+        self.assertEqual(out["SmtpUsername"], out["AccessKeyId"])
+        v2 = self.server.client("sesv2", out["AccessKeyId"], out["SecretAccessKey"])
+        v2.create_email_identity(EmailIdentity="shop.example")
+        self.server.cli("identity", "verify", "--account", out["AccountId"], "shop.example")
+        return out
+
+    # -- real clients --------------------------------------------------------------------
+    def test_swaks_starttls_auth_login(self):
+        rc, out = self.swaks("--port", str(self.server.smtp_port), "-tls", "--tls-verify", "--tls-ca-path", self.ca,
+                             "--tls-sni", HOST, "--auth", "LOGIN", "--auth-user", self.user, "--auth-password", self.password,
+                             "--from", "news@shop.example", "--to", "bob@sink.test", "--header", "Subject: swaks starttls")
+        self.assertEqual(rc, 0, out)
+        m = re.search(r"<~  250 Ok (" + SES_ID + ")", out)
+        self.assertIsNotNone(m, out)
+        parsed = self.assert_delivered(m.group(1))
+        self.assertEqual(str(parsed["Subject"]), "swaks starttls")
+
+    def test_swaks_implicit_tls_auth_plain(self):
+        rc, out = self.swaks("--port", str(self.server.smtps_port), "--tlsc", "--auth", "PLAIN", "--auth-user", self.user,
+                             "--auth-password", self.password, "--from", "news@shop.example", "--to", "bob@sink.test")
+        self.assertEqual(rc, 0, out)
+        m = re.search(r"<~  250 Ok (" + SES_ID + ")", out)
+        self.assertIsNotNone(m, out)
+        self.assert_delivered(m.group(1))
+
+    def test_smtplib_starttls_and_implicit_tls(self):
+        for make in (self.starttls_client, self.implicit_tls_client):
+            with make() as c:
+                self.assertNotIn("starttls", c.esmtp_features, "STARTTLS is offered only before TLS")
+                self.assertIn("auth", c.esmtp_features)
+                c.login(self.user, self.password)
+                mid = self.accepted_id(self.send(c, "news@shop.example", ["bob@sink.test"],
+                                                 message("Shop <news@shop.example>", "bob@sink.test", "smtplib " + make.__name__,
+                                                         "caf\u00e9\r\n.leading dot\r\n".replace("\u00e9", "e"))))
+            parsed = self.assert_delivered(mid)
+            self.assertIn(".leading dot", parsed.get_content(), "dot-stuffing undone exactly once")
+
+    def test_smtplib_pipelined_transactions_on_one_connection(self):
+        with self.implicit_tls_client() as c:
+            c.login(self.user, self.password)
+            ids = [self.accepted_id(self.send(c, "news@shop.example", ["bob@sink.test"],
+                                              message("news@shop.example", "bob@sink.test", f"batch {i}"))) for i in range(5)]
+        self.assertEqual(len(set(ids)), 5)
+        for mid in ids:
+            self.assert_delivered(mid)
+
+    def test_nodemailer_starttls_and_implicit_tls(self):
+        js = os.path.join(HERE, "js")
+        harness.require(os.path.isdir(os.path.join(js, "node_modules", "nodemailer")), "nodemailer is not installed (make js-deps)")
+        env = dict(os.environ, SMTP_PORT=str(self.server.smtp_port), SMTPS_PORT=str(self.server.smtps_port),
+                   SMTP_USER=self.user, SMTP_PASS=self.password, FROM="Shop <news@shop.example>", TO="bob@sink.test",
+                   CA_FILE=self.ca, TLS_NAME=HOST)
+        r = subprocess.run(["node", "smtp_nodemailer.mjs"], cwd=js, env=env, capture_output=True, text=True, timeout=90)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        results = json.loads(r.stdout.strip().splitlines()[-1])
+        self.assertEqual([x["name"] for x in results], ["starttls", "implicit-tls"])
+        for x in results:
+            self.assertNotIn("error", x, x)
+            m = re.fullmatch(r"250 Ok (" + SES_ID + ")", x["response"])
+            self.assertIsNotNone(m, x)
+            mid = m.group(1)
+            # nodemailer reads the MessageId back from "250 Ok <id>" as it does from SES.
+            self.assertEqual(x["serverMessageId"], f"<{mid}@email.amazonses.com>")
+            parsed = self.assert_delivered(mid)
+            self.assertIn("nodemailer over " + x["name"], str(parsed["Subject"]))
+
+    # -- refusals --------------------------------------------------------------------------
+    def test_wrong_password_and_growing_delay(self):
+        # Failures from one address: two answered at once, then each answered later.
+        times = []
+        for _ in range(3):
+            with self.implicit_tls_client() as c:
+                start = time.time()
+                with self.assertRaises(smtplib.SMTPAuthenticationError) as e:
+                    c.login(self.user, self.password[:-2] + "AA")
+                times.append(time.time() - start)
+                self.assertEqual(e.exception.smtp_code, 535)
+                self.assertIn(b"Authentication Credentials Invalid", e.exception.smtp_error)
+        self.assertLess(times[0], 0.9)
+        self.assertGreaterEqual(times[2], 0.9, times)
+        # Another region's password is another password (credentials are per region).
+        _, secret = self.server.credentials()
+        other = self.server.cli("smtp-password", "--secret", secret, "--region", "eu-west-1").strip()
+        with self.implicit_tls_client() as c:
+            with self.assertRaises(smtplib.SMTPAuthenticationError):
+                c.login(self.user, other)
+        # The right password still works, and resets the count.
+        with self.implicit_tls_client() as c:
+            c.login(self.user, self.password)
+
+    def test_auth_and_mail_before_tls_are_refused(self):
+        with smtplib.SMTP("127.0.0.1", self.server.smtp_port, local_hostname="client.test", timeout=20) as c:
+            c.ehlo()
+            self.assertIn("starttls", c.esmtp_features)
+            self.assertNotIn("auth", c.esmtp_features, "AUTH is offered only after TLS")
+            code, text = c.docmd("AUTH", "PLAIN " + harness_b64(f"\0{self.user}\0{self.password}"))
+            self.assertEqual((code, text), (530, b"Must issue a STARTTLS command first"))
+            code, text = c.mail("news@shop.example")
+            self.assertEqual((code, text), (530, b"Must issue a STARTTLS command first"))
+        with self.starttls_client() as c:
+            code, text = c.mail("news@shop.example")
+            self.assertEqual((code, text), (530, b"Authentication required"), "no open relay")
+
+    def test_unverified_sender(self):
+        with self.implicit_tls_client() as c:
+            c.login(self.user, self.password)
+            code, text = self.send(c, "someone@unverified.example", ["bob@sink.test"],
+                                   message("someone@unverified.example", "bob@sink.test", "nope"))
+            self.assertEqual(code, 554)
+            self.assertEqual(text.decode(), "Message rejected: Email address is not verified. The following identities "
+                                            "failed the check in region US-EAST-1: someone@unverified.example")
+            # The session goes on: the next transaction is accepted.
+            self.accepted_id(self.send(c, "news@shop.example", ["bob@sink.test"], message("news@shop.example", "bob@sink.test", "ok")))
+
+    def test_sandbox_recipient_and_throttling(self):
+        # A new account is in the sandbox, with SES's sandbox quota (1 message/s, 200/day).
+        acct = self.new_account("smtp-sandbox")
+        with self.implicit_tls_client() as c:
+            c.login(acct["SmtpUsername"], acct["SmtpPassword"])
+            code, text = self.send(c, "news@shop.example", ["bob@sink.test"], message("news@shop.example", "bob@sink.test", "x"))
+            self.assertEqual(code, 554)
+            self.assertEqual(text.decode(), "Message rejected: Email address is not verified. The following identities "
+                                            "failed the check in region US-EAST-1: bob@sink.test")
+            # Recipients in the verified domain pass the sandbox; the rate then throttles.
+            replies = [self.send(c, "news@shop.example", ["info@shop.example"],
+                                 message("news@shop.example", "info@shop.example", f"rate {i}")) for i in range(3)]
+        self.assertEqual(replies[0][0], 250, replies)
+        self.assertIn((454, b"Throttling failure: Maximum sending rate exceeded."), replies)
+        # The daily quota.
+        daily = self.new_account("smtp-daily", production=True)
+        self.server.cli("account", "quota", "--account", daily["AccountId"], "--max-send-rate", "100", "--max-24-hour-send", "1")
+        with self.implicit_tls_client() as c:
+            c.login(daily["SmtpUsername"], daily["SmtpPassword"])
+            self.accepted_id(self.send(c, "news@shop.example", ["bob@sink.test"], message("news@shop.example", "bob@sink.test", "1")))
+            code, text = self.send(c, "news@shop.example", ["bob@sink.test"], message("news@shop.example", "bob@sink.test", "2"))
+            self.assertEqual((code, text), (454, b"Throttling failure: Daily message quota exceeded."))
+
+    def test_size_and_recipient_limits(self):
+        with self.implicit_tls_client() as c:
+            c.login(self.user, self.password)
+            self.assertEqual(int(c.esmtp_features["size"]), 40 * 1024 * 1024)
+            code, text = c.mail("news@shop.example", ["SIZE=%d" % (41 * 1024 * 1024)])
+            self.assertEqual(code, 552, text)
+            c.rset()
+            self.assertEqual(c.mail("news@shop.example")[0], 250)
+            codes = [c.rcpt(f"r{i}@sink.test")[0] for i in range(51)]
+            self.assertEqual(codes[:50], [250] * 50)
+            self.assertEqual(codes[50], 452)
+
+    # -- hostile input on a real socket ----------------------------------------------------
+    def raw_session(self):
+        s = socket.create_connection(("127.0.0.1", self.server.smtp_port), timeout=20)
+        f = s.makefile("rb")
+        self.assertTrue(f.readline().startswith(b"220 "))
+        return s, f
+
+    @staticmethod
+    def read_reply(f):
+        lines = []
+        while True:
+            line = f.readline()
+            if not line:
+                return lines
+            lines.append(line.decode().rstrip("\r\n"))
+            if len(line) < 4 or line[3:4] != b"-":
+                return lines
+
+    def test_starttls_command_injection_is_discarded(self):
+        s, f = self.raw_session()
+        s.sendall(b"EHLO client.test\r\n")
+        self.read_reply(f)
+        # Injected commands after STARTTLS in the same packet (CVE-2011-0411 style).
+        s.sendall(b"STARTTLS\r\nAUTH PLAIN " + harness_b64(f"\0{self.user}\0{self.password}").encode() +
+                  b"\r\nMAIL FROM:<news@shop.example>\r\n")
+        self.assertEqual(self.read_reply(f), ["220 Ready to start TLS"])
+        t = self.tls_context().wrap_socket(s, server_hostname=HOST)
+        tf = t.makefile("rb")
+        t.sendall(b"MAIL FROM:<news@shop.example>\r\n")
+        # Were the injected AUTH and MAIL run, this would be 235/250, or "nested MAIL".
+        self.assertEqual(self.read_reply(tf), ["503 Error: send HELO/EHLO first"])
+        t.sendall(b"EHLO client.test\r\nMAIL FROM:<news@shop.example>\r\n")
+        self.assertIn("250 SMTPUTF8", self.read_reply(tf))
+        self.assertEqual(self.read_reply(tf), ["530 Authentication required"])
+        t.close()
+
+    def test_smtp_smuggling_is_content_and_refused(self):
+        ctx = self.tls_context()
+        t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.server.smtps_port), timeout=20), server_hostname=HOST)
+        f = t.makefile("rb")
+        self.read_reply(f)
+        t.sendall(b"EHLO client.test\r\nAUTH PLAIN " + harness_b64(f"\0{self.user}\0{self.password}").encode() + b"\r\n")
+        self.read_reply(f)
+        self.assertEqual(self.read_reply(f), ["235 Authentication successful"])
+        t.sendall(b"MAIL FROM:<news@shop.example>\r\nRCPT TO:<bob@sink.test>\r\nDATA\r\n")
+        self.assertEqual([self.read_reply(f) for _ in range(3)], [["250 Ok"], ["250 Ok"], ["354 End data with <CR><LF>.<CR><LF>"]])
+        smuggled = b"Subject: smuggled-inner\r\n\r\nevil"
+        t.sendall(b"From: news@shop.example\r\nTo: bob@sink.test\r\nSubject: outer\r\n\r\nbody\n.\n"
+                  b"MAIL FROM:<news@shop.example>\r\nRCPT TO:<victim@sink.test>\r\nDATA\r\n" + smuggled +
+                  b"\r\n.\n\r\n.\r\n")
+        reply = self.read_reply(f)
+        self.assertEqual(len(reply), 1, reply)
+        self.assertTrue(reply[0].startswith("554 Message contains a bare <CR> or <LF>"), reply)
+        t.sendall(b"QUIT\r\n")
+        self.assertEqual(self.read_reply(f), ["221 Bye"])
+        t.close()
+        time.sleep(1)
+        self.assertFalse([m for m in self.sink.messages() if b"smuggled-inner" in m["data"] or "victim@sink.test" in m["rcpt_tos"]])
+
+
+def harness_b64(text):
+    import base64
+    return base64.b64encode(text.encode()).decode()
+
+
+class TrustedNetworks(unittest.TestCase):
+    """[smtp] trusted_networks: loopback clients submit without AUTH and in clear text, as
+    Postfix's mynetworks (used by legacy devices and the submission benchmark); a client
+    outside the networks still has to authenticate."""
+
+    @classmethod
+    def setUpClass(cls):
+        warnings.simplefilter("ignore", ResourceWarning)
+        cls.workdir = tempfile.mkdtemp(prefix="sesame-smtp-trusted-")
+        cls.server = harness.Sesame(extra_config='[delivery]\nmode = "capture"\n')
+        cls.server.start()
+        account = cls.server.unthrottled_sender("shop.example")
+        cls.server.stop()
+        cls.server.extra_config += f'[smtp]\ntrusted_networks = ["127.0.0.1/32", "::1"]\ntrusted_account = "{account}"\n'
+        cls.server.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+        shutil.rmtree(cls.workdir, ignore_errors=True)
+
+    def test_trusted_loopback_submits_without_auth_or_tls(self):
+        with smtplib.SMTP("127.0.0.1", self.server.smtp_port, timeout=20) as c:
+            c.ehlo("device.test")
+            c.mail("news@shop.example")
+            c.rcpt("bob@example.net")
+            code, text = c.data(message("news@shop.example", "bob@example.net", "from a trusted network"))
+            self.assertEqual(code, 250, text)
+            mid = re.fullmatch(r"Ok (" + SES_ID + ")", text.decode()).group(1)
+        import urllib.request
+        with urllib.request.urlopen(self.server.endpoint + "/_aws/ses?email=news@shop.example", timeout=10) as r:
+            captured = [m for m in json.loads(r.read())["messages"] if m["Id"] == mid]
+        self.assertEqual(len(captured), 1)
+        self.assertIn("DKIM-Signature:", captured[0]["SignedRawData"])
+
+    def test_outside_the_networks_needs_auth(self):
+        with smtplib.SMTP("127.0.0.1", self.server.smtp_port, timeout=20, source_address=("127.0.0.2", 0)) as c:
+            c.ehlo("outsider.test")
+            self.assertEqual(c.mail("news@shop.example"), (530, b"Must issue a STARTTLS command first"))
+
+
+if __name__ == "__main__":
+    unittest.main()
