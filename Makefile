@@ -75,6 +75,7 @@ bench: build
 	fi
 	bash bench/api_bench.sh
 	bash bench/delivery_bench.sh
+	bash bench/submission_bench.sh
 
 fuzz: deps
 	@command -v clang++ >/dev/null 2>&1 && dpkg-query -W libclang-rt-14-dev >/dev/null 2>&1 || \

@@ -11,9 +11,14 @@
 # Env: N=10000 RUNS=3 SESS=20 CONNS=$SESS (the same concurrency for both) RATE_P99=1000 P99_SECS=10 MEMORY=1 QUEUED=200000
 #      PEER=0 skips Postfix (quick iterations on Sesame alone; no ratio)
 #      API_WORKERS=16 MX_CONNS=8: Sesame's [api] worker_threads and [delivery] max_connections_per_domain
+#      INGRESS=smtp: Sesame is fed by smtp-source too (SMTP submission from a trusted loopback
+#      network, no AUTH, as Postfix's mynetworks), and the accept rate (N / time until
+#      smtp-source had a 250 for every message) is reported beside e2e for both; the API p99
+#      and memory parts are skipped (bench/submission_bench.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
 BUILD=${BUILD:-$root/build}; N=${N:-10000}; RUNS=${RUNS:-3}; SESS=${SESS:-20}; CONNS=${CONNS:-$SESS}
+INGRESS=${INGRESS:-api}; [ "$INGRESS" = smtp ] && { MEMORY=0; RATE_P99=0; }
 RATE_P99=${RATE_P99:-1000}; P99_SECS=${P99_SECS:-10}; MEMORY=${MEMORY:-1}; QUEUED=${QUEUED:-200000}; PEER=${PEER:-1}
 LOAD=$BUILD/bench/api_load; SESAME=$BUILD/src/sesame; PY=/usr/bin/python3
 for b in /usr/sbin/postfix /usr/sbin/smtp-source /usr/sbin/smtp-sink /usr/sbin/opendkim /usr/sbin/opendkim-genkey /usr/sbin/dnsmasq; do
@@ -44,7 +49,7 @@ start_sink() { : > "$work/sink.count"; /usr/sbin/smtp-sink -u nobody -c "127.0.0
 stop_sink() { stop_pid "$SINK_PID"; }
 
 # --- Sesame: dnsmasq publishes sink.test MX -> 127.0.0.1; sender domain verified with Easy DKIM (2048).
-DNS=$(free_port); SPORT=$(free_port)
+DNS=$(free_port); SPORT=$(free_port); SMTPP=$(free_port); TRUSTED=""
 cat > "$work/dnsmasq.conf" <<CONF
 no-resolv
 no-hosts
@@ -69,6 +74,10 @@ servers = ["127.0.0.1:$DNS"]
 [delivery]
 mx_port = $2
 max_connections_per_domain = ${MX_CONNS:-8}
+[smtp]
+submission_listen = "$([ "$INGRESS" = smtp ] && echo "127.0.0.1:$SMTPP")"
+submission_tls_listen = ""
+$TRUSTED
 TOML
   "$SESAME" serve --config "$work/sesame.toml" 2>>"$work/sesame.log" & SESAME_PID=$!; pids+=($SESAME_PID)
   wait_port "$SPORT"
@@ -86,12 +95,24 @@ PYEOF
 AWS_ACCESS_KEY_ID=$acct AWS_SECRET_ACCESS_KEY=$secret AWS_DEFAULT_REGION=us-east-1 \
   aws sesv2 create-email-identity --email-identity bench.test --endpoint-url "http://127.0.0.1:$SPORT" >/dev/null
 "$SESAME" identity verify --account "$account" bench.test --config "$work/sesame.toml" >/dev/null
+if [ "$INGRESS" = smtp ]; then  # loopback submits as this account without AUTH
+  stop_pid "$SESAME_PID"
+  TRUSTED=$(printf 'trusted_networks = ["127.0.0.0/8"]\ntrusted_account = "%s"' "$account")
+  start_sesame "$work/data" "$SINK"; wait_port "$SMTPP"
+fi
+source_run() {  # port n -> seconds until smtp-source had a 250 for every message
+  local t0; t0=$(now)
+  timeout 600 /usr/sbin/smtp-source -s "$SESS" -m "$2" -l 5120 -N -f sender@bench.test -t rcpt@sink.test \
+    -S "bench message" -M client.bench.test "127.0.0.1:$1" > "$work/source.log" 2>&1 || echo "  smtp-source failed: $(tail -2 "$work/source.log")" >&2
+  awk -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.3f", b-a}'
+}
 
 sesame_run() {  # n -> "e2e_s cpu_ms_per_msg accept_line"
   local n=$1 c0 c1 t0 t1 line s0 s1
   start_sink
   c0=$(cpu "$SESAME_PID"); s0=$(ctxsw "$SESAME_PID"); t0=$(now)
-  line=$(SEND_TO=rcpt@sink.test SEND_FROM=sender@bench.test "$LOAD" "127.0.0.1:$SPORT" v2-send-email "$CONNS" "$n" 600 "$acct" "$secret" "r$RANDOM" || true)
+  if [ "$INGRESS" = smtp ]; then line="accept_s=$(source_run "$SMTPP" "$n")"
+  else line=$(SEND_TO=rcpt@sink.test SEND_FROM=sender@bench.test "$LOAD" "127.0.0.1:$SPORT" v2-send-email "$CONNS" "$n" 600 "$acct" "$secret" "r$RANDOM" || true); fi
   wait_sink "$work/sink.count" "$n" 300 || echo "  sesame: sink got $(sink_count "$work/sink.count")/$n" >&2
   t1=$(now); c1=$(cpu "$SESAME_PID"); s1=$(ctxsw "$SESAME_PID")
   stop_sink
@@ -186,38 +207,47 @@ postfix_run() {  # n -> "e2e_s cpu_ms_per_msg"
   local n=$1 c0 c1 t0 t1
   start_sink
   c0=$(cpu "$master_pid" "$DKIM_PID"); t0=$(now)
-  timeout 600 /usr/sbin/smtp-source -s "$SESS" -m "$n" -l 5120 -N -f sender@bench.test -t rcpt@sink.test \
-    -S "bench message" -M client.bench.test "127.0.0.1:$PSMTPD" > "$work/source.log" 2>&1 || echo "  smtp-source failed" >&2
+  local accept_s; accept_s=$(source_run "$PSMTPD" "$n")
   wait_sink "$work/sink.count" "$n" 300 || echo "  postfix: sink got $(sink_count "$work/sink.count")/$n" >&2
   t1=$(now); c1=$(cpu "$master_pid" "$DKIM_PID")
   stop_sink
-  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}') $(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN{printf "%.3f", (b-a)/n}')"
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}') $(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN{printf "%.3f", (b-a)/n}') accept_s=$accept_s"
 }
 [ "$PEER" = 1 ] && setup_postfix
 
 echo "# delivery_bench N=$N RUNS=$RUNS sesame_conns=$CONNS postfix_sessions=$SESS body=5120B $(date -u +%FT%TZ)"
 echo "warm-up (1000 each)"; sesame_run 1000 >/dev/null; [ "$PEER" = 1 ] && postfix_run 1000 >/dev/null
-S_RATE=(); S_CPU=(); P_RATE=(); P_CPU=()
+S_RATE=(); S_CPU=(); P_RATE=(); P_CPU=(); S_ACC=(); P_ACC=()
+acc_rate() { local a; a=$(printf '%s\n' "$@" | sed -n 's/^accept_s=//p'); [ -n "$a" ] && awk -v n="$N" -v s="$a" 'BEGIN{printf "%.0f", n/s}'; }
 for i in $(seq 1 "$RUNS"); do
   set -- $(sesame_run "$N")
   s_rate=$(awk -v n="$N" -v s="$1" 'BEGIN{printf "%.0f", n/s}'); S_RATE+=("$s_rate"); S_CPU+=("$2")
-  echo "run $i sesame:  e2e ${s_rate} msg/s  cpu ${2} ms/msg  accept: ${*:3}"
+  s_acc=$(acc_rate "${@:3}" || true); [ -n "$s_acc" ] && S_ACC+=("$s_acc")
+  echo "run $i sesame:  e2e ${s_rate} msg/s  cpu ${2} ms/msg  ${s_acc:+accept ${s_acc} msg/s  }${*:3}"
   [ "$PEER" = 1 ] || continue
   set -- $(postfix_run "$N")
   p_rate=$(awk -v n="$N" -v s="$1" 'BEGIN{printf "%.0f", n/s}'); P_RATE+=("$p_rate"); P_CPU+=("$2")
-  echo "run $i postfix+opendkim: e2e ${p_rate} msg/s  cpu ${2} ms/msg  ratio $(awk -v a="$s_rate" -v b="$p_rate" 'BEGIN{printf "%.1f", a/b}')x"
+  p_acc=$(acc_rate "${@:3}"); P_ACC+=("$p_acc")
+  echo "run $i postfix+opendkim: e2e ${p_rate} msg/s  cpu ${2} ms/msg  accept ${p_acc} msg/s  ratio e2e $(awk -v a="$s_rate" -v b="$p_rate" 'BEGIN{printf "%.1f", a/b}')x${s_acc:+ accept $(awk -v a="$s_acc" -v b="$p_acc" 'BEGIN{printf "%.1f", a/b}')x}"
 done
 sr=$(median "${S_RATE[@]}")
-if [ "$PEER" = 1 ]; then pr=$(median "${P_RATE[@]}"); echo "SUMMARY e2e msg/s: sesame $sr (cpu $(median "${S_CPU[@]}") ms/msg) postfix+opendkim $pr (cpu $(median "${P_CPU[@]}") ms/msg) ratio $(awk -v a="$sr" -v b="$pr" 'BEGIN{printf "%.1f", a/b}')x"
-else echo "SUMMARY e2e msg/s: sesame $sr (cpu $(median "${S_CPU[@]}") ms/msg)"; fi
+if [ "$PEER" = 1 ]; then pr=$(median "${P_RATE[@]}"); echo "SUMMARY ($INGRESS) e2e msg/s: sesame $sr (cpu $(median "${S_CPU[@]}") ms/msg) postfix+opendkim $pr (cpu $(median "${P_CPU[@]}") ms/msg) ratio $(awk -v a="$sr" -v b="$pr" 'BEGIN{printf "%.1f", a/b}')x"
+else echo "SUMMARY ($INGRESS) e2e msg/s: sesame $sr (cpu $(median "${S_CPU[@]}") ms/msg)"; fi
+if [ "${#S_ACC[@]}" -gt 0 ]; then
+  sa=$(median "${S_ACC[@]}")
+  if [ "$PEER" = 1 ]; then pa=$(median "${P_ACC[@]}"); echo "SUMMARY ($INGRESS) accept msg/s: sesame $sa postfix+opendkim $pa ratio $(awk -v a="$sa" -v b="$pa" 'BEGIN{printf "%.1f", a/b}')x"
+  else echo "SUMMARY ($INGRESS) accept msg/s: sesame $sa"; fi
+fi
 stop_postfix
 
 # --- Sesame accept latency at a fixed rate.
+if [ "$RATE_P99" -gt 0 ]; then
 start_sink
 line=$(RATE=$RATE_P99 SEND_TO=rcpt@sink.test SEND_FROM=sender@bench.test "$LOAD" "127.0.0.1:$SPORT" v2-send-email 32 $((RATE_P99 * P99_SECS)) $((P99_SECS + 30)) "$acct" "$secret" "p$RANDOM" || true)
 echo "ACCEPT at ${RATE_P99}/s for ${P99_SECS}s: $line"
 wait_sink "$work/sink.count" $((RATE_P99 * P99_SECS)) 120 || true
 stop_sink
+fi
 
 # --- Memory: QUEUED messages waiting for an unreachable destination (nothing listens on the MX port).
 if [ "$MEMORY" = 1 ]; then
