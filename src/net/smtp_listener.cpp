@@ -90,6 +90,7 @@ base::Result<bool> in_networks(const std::string& ip_text, const std::vector<std
 struct SmtpListener::Impl {
   // Declared before `io`: session frames destroyed with the io_context touch these.
   std::atomic<std::size_t> connections{0};
+  std::atomic<std::size_t> buffered{0};  // bytes held by all sessions (Session::buffered)
   std::atomic<bool> stopping{false};
   std::mutex mu;
   std::map<std::string, std::size_t> per_ip;
@@ -167,31 +168,40 @@ struct SmtpListener::Impl {
     } idle_guard{this, &tcp_layer};
     bool secure = false;
 
+    // Every co_await below takes named values only: GCC 12 can destroy a temporary inside a
+    // co_await expression twice.
     auto write = [&](const std::string& text) -> awaitable<bool> {
       if (text.empty()) co_return true;
       tcp_layer.expires_after(ms(options.command_timeout_seconds));
       boost::system::error_code ec;
       if (secure) std::tie(ec, std::ignore) = co_await asio::async_write(stream, asio::buffer(text), use_nothrow);
       else std::tie(ec, std::ignore) = co_await asio::async_write(tcp_layer, asio::buffer(text), use_nothrow);
+      tcp_layer.expires_never();
       co_return !ec;
     };
     auto handshake = [&]() -> awaitable<bool> {
       tcp_layer.expires_after(ms(options.tls_handshake_timeout_seconds));
       auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_nothrow);
+      tcp_layer.expires_never();
       if (ec) base::log().debug("{}: TLS handshake with {} failed: {}", options.name, ip, ec.message());
       secure = !ec;
       co_return !ec;
     };
+    std::string out;  // a reply said by the listener itself
 
+    // Over a limit: said in clear text before any TLS work (an implicit-TLS client is
+    // closed without a handshake, so a flood costs no crypto).
+    const bool too_many = connections.load() > options.max_connections;
+    if (too_many || from_ip > options.max_connections_per_ip) {
+      if (!options.implicit_tls) {
+        smtp::Session refusal(options.session, smtp::Peer{});
+        out = refusal.closing_reply(421, "4.7.0", too_many ? "Too many concurrent SMTP connections"
+                                                           : "Too many concurrent SMTP connections from this address");
+        co_await write(out);
+      }
+      co_return;
+    }
     if (options.implicit_tls && !co_await handshake()) co_return;
-    if (connections.load() > options.max_connections) {
-      co_await write("421 4.7.0 Too many concurrent SMTP connections\r\n");
-      co_return;
-    }
-    if (from_ip > options.max_connections_per_ip) {
-      co_await write("421 4.7.0 Too many concurrent SMTP connections from this address\r\n");
-      co_return;
-    }
     smtp::Peer peer;
     peer.ip = ip;
     peer.tls = secure;
@@ -203,32 +213,95 @@ struct SmtpListener::Impl {
     smtp::SessionOptions so = options.session;
     so.starttls = have_tls && !options.implicit_tls;
     smtp::Session s(so, peer);
-    if (!co_await write(s.greeting())) co_return;
+    out = s.greeting();
+    if (!co_await write(out)) co_return;
+
+    // Reads have their own deadline (not the stream's expiry, which closes the socket), so
+    // that a client too slow still hears "451 Timeout waiting for data from client".
+    struct Deadline {
+      asio::steady_timer timer;
+      tcp::socket* socket;
+      bool fired = false;
+    };
+    auto deadline = std::make_shared<Deadline>(Deadline{asio::steady_timer(io), &tcp_layer.socket()});
+    struct DeadlineGuard {
+      std::shared_ptr<Deadline>& d;
+      ~DeadlineGuard() {
+        d->socket = nullptr;
+        d->timer.cancel();
+      }
+    } deadline_guard{deadline};
+    auto arm = [&deadline](double seconds) {
+      deadline->fired = false;
+      deadline->timer.expires_after(ms(seconds));
+      deadline->timer.async_wait([weak = std::weak_ptr<Deadline>(deadline)](boost::system::error_code ec) {
+        auto d = weak.lock();
+        if (ec || !d || !d->socket) return;
+        d->fired = true;
+        boost::system::error_code ignored;
+        d->socket->cancel(ignored);
+      });
+    };
 
     std::string buf(16 << 10, '\0');
     smtp::Step step;
+    // This session's share of the global buffer budget, kept up to date after each feed.
+    std::size_t held = 0;
+    struct Held {
+      Impl* impl;
+      std::size_t& n;
+      ~Held() { impl->buffered -= n; }
+    } held_guard{this, held};
+    auto account_buffered = [&] {
+      const std::size_t now_held = s.buffered();
+      buffered += now_held;
+      buffered -= held;
+      held = now_held;
+    };
+    const std::string shutting_down = so.hostname + " Service shutting down, closing transmission channel";
     for (;;) {
       // Read.
       const bool at_rest = s.idle();
       if (at_rest && stopping.load()) {
-        co_await write(s.closing_reply(421, "4.3.2", so.hostname + " Service shutting down, closing transmission channel"));
+        out = s.closing_reply(421, "4.3.2", shutting_down);
+        co_await write(out);
         break;
       }
+      if (!at_rest && buffered.load() > options.max_buffered_bytes) {
+        // Back-pressure: sessions in a transaction stop reading while memory is short.
+        asio::steady_timer wait(io);
+        double waited = 0;
+        while (buffered.load() > options.max_buffered_bytes && waited < options.data_timeout_seconds && !stopping.load()) {
+          wait.expires_after(std::chrono::milliseconds(20));
+          co_await wait.async_wait(use_nothrow);
+          waited += 0.02;
+        }
+        if (buffered.load() > options.max_buffered_bytes) {
+          out = s.closing_reply(451, "4.3.1", "Insufficient system resources, try again later");
+          co_await write(out);
+          break;
+        }
+      }
       mark_idle(&tcp_layer, at_rest);
-      tcp_layer.expires_after(ms(at_rest ? options.command_timeout_seconds : options.data_timeout_seconds));
+      arm(at_rest ? options.command_timeout_seconds : options.data_timeout_seconds);
       boost::system::error_code ec;
       std::size_t n = 0;
       if (secure) std::tie(ec, n) = co_await stream.async_read_some(asio::buffer(buf), use_nothrow);
       else std::tie(ec, n) = co_await tcp_layer.async_read_some(asio::buffer(buf), use_nothrow);
+      deadline->timer.cancel();
       mark_idle(&tcp_layer, false);
       if (ec) {
-        if (ec == beast::error::timeout)
-          co_await write(s.closing_reply(451, "4.4.2", "Timeout waiting for data from client"));
-        else if (ec == asio::error::operation_aborted && stopping.load())
-          co_await write(s.closing_reply(421, "4.3.2", so.hostname + " Service shutting down, closing transmission channel"));
+        if (deadline->fired) {
+          out = s.closing_reply(451, "4.4.2", "Timeout waiting for data from client");
+          co_await write(out);
+        } else if (ec == asio::error::operation_aborted && stopping.load()) {
+          out = s.closing_reply(421, "4.3.2", shutting_down);
+          co_await write(out);
+        }
         break;
       }
       step = s.feed(std::string_view(buf.data(), n));
+      account_buffered();
       // Act until the session needs more input.
       bool open = true;
       while (open) {
@@ -254,7 +327,7 @@ struct SmtpListener::Impl {
               [&]() -> awaitable<smtp::AuthResult> { co_return backend.authenticate(user, pass, ip); }, asio::use_awaitable);
           std::fill(pass.begin(), pass.end(), '\0');
           if (r == smtp::AuthResult::kInvalid) {
-            double delay = options.auth_failures->failed(ip, now());
+            const double delay = options.auth_failures->failed(ip, now());
             if (delay > 0) {
               asio::steady_timer t(io, ms(delay));
               co_await t.async_wait(use_nothrow);
@@ -273,6 +346,7 @@ struct SmtpListener::Impl {
           s.delivered(v);
         }
         step = s.resume();
+        account_buffered();
       }
       if (!open) break;
     }

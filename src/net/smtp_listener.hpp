@@ -58,6 +58,9 @@ struct SmtpListenerOptions {
   double data_timeout_seconds = 180;
   double tls_handshake_timeout_seconds = 20;
   double shutdown_grace_seconds = 30;  // transactions in flight may finish within this
+  /// Message bytes all sessions together may hold in memory; above it, sessions receiving
+  /// a message wait before reading more (back-pressure; the data timeout still applies).
+  std::size_t max_buffered_bytes = std::size_t(1) << 30;
   int worker_threads = 16;
   std::shared_ptr<AuthFailures> auth_failures;
 };

@@ -98,6 +98,8 @@ class Session {
   /// The backend's answer for the transaction; a 2xx or not, the transaction ends.
   void delivered(const Verdict& verdict);
 
+  /// Bytes held for this session (input not yet consumed and the message being received).
+  std::size_t buffered() const { return in_.size() + message_.size(); }
   /// Between transactions with nothing pending: the driver may end the session (shutdown).
   bool idle() const { return state_ == State::kCommand && !in_transaction_; }
   /// The reply for a shutdown or timeout, with the right enhanced code.

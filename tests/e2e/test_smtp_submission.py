@@ -10,6 +10,7 @@ import re
 import shutil
 import smtplib
 import socket
+import signal
 import ssl
 import subprocess
 import sys
@@ -377,6 +378,66 @@ class TrustedNetworks(unittest.TestCase):
         with smtplib.SMTP("127.0.0.1", self.server.smtp_port, timeout=20, source_address=("127.0.0.2", 0)) as c:
             c.ehlo("outsider.test")
             self.assertEqual(c.mail("news@shop.example"), (530, b"Must issue a STARTTLS command first"))
+
+
+class Limits(unittest.TestCase):
+    """Bounds of the listener: connections per IP, idle time, and a graceful stop that lets
+    a transaction in flight finish (its message acknowledged only after the commit)."""
+
+    @classmethod
+    def setUpClass(cls):
+        warnings.simplefilter("ignore", ResourceWarning)
+        cls.server = harness.Sesame(extra_config='[delivery]\nmode = "capture"\n')
+        cls.server.start()
+        account = cls.server.unthrottled_sender("shop.example")
+        cls.server.stop()
+        cls.server.extra_config += (f'[smtp]\ntrusted_networks = ["127.0.0.0/8"]\ntrusted_account = "{account}"\n'
+                                    'max_connections_per_ip = 2\ncommand_timeout_seconds = 1\n')
+        cls.server.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def connect(self):
+        s = socket.create_connection(("127.0.0.1", self.server.smtp_port), timeout=10)
+        return s, s.makefile("rb")
+
+    def test_per_ip_limit_and_idle_timeout(self):
+        a, fa = self.connect()
+        b, fb = self.connect()
+        self.assertTrue(fa.readline().startswith(b"220 "))
+        self.assertTrue(fb.readline().startswith(b"220 "))
+        c, fc = self.connect()
+        self.assertEqual(fc.readline(), b"421 Too many concurrent SMTP connections from this address\r\n")
+        self.assertEqual(fc.readline(), b"")
+        # Idle at the prompt beyond command_timeout_seconds: 451, then closed.
+        start = time.time()
+        self.assertEqual(fa.readline(), b"451 Timeout waiting for data from client\r\n")
+        self.assertEqual(fa.readline(), b"")
+        self.assertLess(time.time() - start, 5)
+        for s in (a, b, c):
+            s.close()
+
+    def test_zz_graceful_stop_finishes_the_transaction(self):
+        s, f = self.connect()
+        f.readline()
+        s.sendall(b"EHLO c.test\r\nMAIL FROM:<news@shop.example>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n")
+        replies = []
+        while len(replies) < 4:
+            line = f.readline().decode()
+            if line[3:4] == " ":
+                replies.append(line)
+        self.assertTrue(replies[-1].startswith("354"))
+        s.sendall(b"From: news@shop.example\r\nTo: bob@example.net\r\nSubject: in flight\r\n\r\npart one\r\n")
+        self.server.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        s.sendall(b"part two\r\n.\r\n")
+        self.assertRegex(f.readline().decode(), r"^250 Ok " + SES_ID + "\r\n$")
+        self.assertRegex(f.readline().decode(), r"^421 \S+ Service shutting down, closing transmission channel\r\n$")
+        self.assertEqual(f.readline(), b"")
+        s.close()
+        self.assertEqual(self.server.proc.wait(20), 0)
 
 
 if __name__ == "__main__":
