@@ -47,7 +47,7 @@ struct Config {
   std::string smtp_trusted_account;                // the account they send as
   std::size_t smtp_max_message_bytes = 40u << 20;  // SES: 40 MB for SMTP
   std::size_t smtp_max_connections = 1000;
-  std::size_t smtp_max_connections_per_ip = 100;
+  std::size_t smtp_max_connections_per_ip = 50;
   double smtp_command_timeout_seconds = 60;
   double smtp_data_timeout_seconds = 180;
   bool smtp_enhanced_status_codes = false;  // SES's replies carry none

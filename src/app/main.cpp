@@ -131,9 +131,8 @@ int serve(const app::Config& cfg) {
     if (auto st = engine->start(); !st.ok()) return fail(st.error().message);
     r.services().intake = engine.get();
   }
-  if (auto st = server.start(); !st.ok()) return fail(st.error().message);
-
   // SMTP submission (reference §4): STARTTLS and implicit-TLS listeners, one backend.
+  // They listen before the API does, so a healthy API means SMTP is ready too.
   std::vector<std::unique_ptr<net::SmtpListener>> smtp;
   app::Submission submission(r.services(), app::SubmissionSettings{cfg.smtp_region, cfg.smtp_trusted_account,
                                                                    cfg.smtp_max_message_bytes});
@@ -175,6 +174,8 @@ int serve(const app::Config& cfg) {
                        implicit ? "implicit TLS" : "STARTTLS", cfg.smtp_region);
     }
   }
+  if (auto st = server.start(); !st.ok()) return fail(st.error().message);
+
   service::VerificationWorker worker(r.services(), cfg.verification_recheck_seconds);
   worker.start();
   base::log().info("sesame serving the SES API (v1 and v2) on http://{} region {} data {}", server.local_endpoint(),

@@ -39,7 +39,10 @@ smtp::Verdict submission_reply(const base::Result<std::string>& accepted) {
     return smtp::Verdict{552, "5.3.4", "Message is too long."};
   for (const Row& r : kReplies) {
     if (r.code != e.code || (r.subject && e.subject != r.subject)) continue;
-    return smtp::Verdict{r.smtp, r.enhanced, r.prefix ? std::string(r.prefix) + e.message : std::string(r.fixed)};
+    std::string text = r.prefix ? std::string(r.prefix) + e.message : std::string(r.fixed);
+    // One reply line (RFC 5321 §4.5.3.1.5); SES ends a truncated identity list in "...".
+    if (text.size() > 400) text = text.substr(0, 397) + "...";
+    return smtp::Verdict{r.smtp, r.enhanced, text};
   }
   // Content SES refuses (duplicate headers, no From, bad addresses...).
   return smtp::Verdict{554, "5.6.0", "Transaction failed: " + e.message};

@@ -41,11 +41,6 @@ double AuthFailures::failed(const std::string& ip, double now) {
   return e.count <= 2 ? 0.0 : std::min(10.0, double(e.count - 2));
 }
 
-void AuthFailures::succeeded(const std::string& ip) {
-  std::lock_guard lk(mu_);
-  by_ip_.erase(ip);
-}
-
 base::Result<bool> in_networks(const std::string& ip_text, const std::vector<std::string>& cidrs) {
   boost::system::error_code ec;
   auto ip = asio::ip::make_address(ip_text, ec);
@@ -209,6 +204,7 @@ struct SmtpListener::Impl {
     peer.trusted = trusted.ok() && trusted.value();
     boost::system::error_code ec0;
     auto addr = asio::ip::make_address(ip, ec0);
+    if (!ec0 && addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
     peer.cleartext_ok = peer.trusted && !ec0 && addr.is_loopback();
     smtp::SessionOptions so = options.session;
     so.starttls = have_tls && !options.implicit_tls;
@@ -222,6 +218,7 @@ struct SmtpListener::Impl {
       asio::steady_timer timer;
       tcp::socket* socket;
       bool fired = false;
+      unsigned generation = 0;  // a handler of an earlier read must not cancel a later one
     };
     auto deadline = std::make_shared<Deadline>(Deadline{asio::steady_timer(io), &tcp_layer.socket()});
     struct DeadlineGuard {
@@ -234,9 +231,9 @@ struct SmtpListener::Impl {
     auto arm = [&deadline](double seconds) {
       deadline->fired = false;
       deadline->timer.expires_after(ms(seconds));
-      deadline->timer.async_wait([weak = std::weak_ptr<Deadline>(deadline)](boost::system::error_code ec) {
+      deadline->timer.async_wait([weak = std::weak_ptr<Deadline>(deadline), gen = ++deadline->generation](boost::system::error_code ec) {
         auto d = weak.lock();
-        if (ec || !d || !d->socket) return;
+        if (ec || !d || !d->socket || d->generation != gen) return;
         d->fired = true;
         boost::system::error_code ignored;
         d->socket->cancel(ignored);
@@ -267,27 +264,13 @@ struct SmtpListener::Impl {
         co_await write(out);
         break;
       }
-      if (!at_rest && buffered.load() > options.max_buffered_bytes) {
-        // Back-pressure: sessions in a transaction stop reading while memory is short.
-        asio::steady_timer wait(io);
-        double waited = 0;
-        while (buffered.load() > options.max_buffered_bytes && waited < options.data_timeout_seconds && !stopping.load()) {
-          wait.expires_after(std::chrono::milliseconds(20));
-          co_await wait.async_wait(use_nothrow);
-          waited += 0.02;
-        }
-        if (buffered.load() > options.max_buffered_bytes) {
-          out = s.closing_reply(451, "4.3.1", "Insufficient system resources, try again later");
-          co_await write(out);
-          break;
-        }
-      }
       mark_idle(&tcp_layer, at_rest);
       arm(at_rest ? options.command_timeout_seconds : options.data_timeout_seconds);
       boost::system::error_code ec;
       std::size_t n = 0;
       if (secure) std::tie(ec, n) = co_await stream.async_read_some(asio::buffer(buf), use_nothrow);
       else std::tie(ec, n) = co_await tcp_layer.async_read_some(asio::buffer(buf), use_nothrow);
+      ++deadline->generation;
       deadline->timer.cancel();
       mark_idle(&tcp_layer, false);
       if (ec) {
@@ -300,6 +283,7 @@ struct SmtpListener::Impl {
         }
         break;
       }
+      s.set_low_memory(buffered.load() > options.max_buffered_bytes);
       step = s.feed(std::string_view(buf.data(), n));
       account_buffered();
       // Act until the session needs more input.
@@ -324,7 +308,15 @@ struct SmtpListener::Impl {
           std::string user = s.username(), pass = s.password();
           smtp::AuthResult r = co_await asio::co_spawn(
               workers.get_executor(),
-              [&]() -> awaitable<smtp::AuthResult> { co_return backend.authenticate(user, pass, ip); }, asio::use_awaitable);
+              [&]() -> awaitable<smtp::AuthResult> {
+                try {
+                  co_return backend.authenticate(user, pass, ip);
+                } catch (const std::exception& e) {
+                  base::log().error("{}: credential check for {} failed: {}", options.name, ip, e.what());
+                  co_return smtp::AuthResult::kTemporary;
+                }
+              },
+              asio::use_awaitable);
           std::fill(pass.begin(), pass.end(), '\0');
           if (r == smtp::AuthResult::kInvalid) {
             const double delay = options.auth_failures->failed(ip, now());
@@ -332,8 +324,6 @@ struct SmtpListener::Impl {
               asio::steady_timer t(io, ms(delay));
               co_await t.async_wait(use_nothrow);
             }
-          } else if (r == smtp::AuthResult::kOk) {
-            options.auth_failures->succeeded(ip);
           }
           s.auth_result(r);
         } else if (step.action == smtp::Action::kDeliver) {
@@ -341,7 +331,15 @@ struct SmtpListener::Impl {
           const std::string user = s.authenticated() ? s.authenticated_user() : std::string();
           smtp::Verdict v = co_await asio::co_spawn(
               workers.get_executor(),
-              [&]() -> awaitable<smtp::Verdict> { co_return backend.deliver(s.envelope(), std::move(message), user, ip); },
+              [&]() -> awaitable<smtp::Verdict> {
+                try {
+                  co_return backend.deliver(s.envelope(), std::move(message), user, ip);
+                } catch (const std::exception& e) {
+                  // Never an acknowledgement: the client keeps the message and retries.
+                  base::log().error("{}: message from {} failed: {}", options.name, ip, e.what());
+                  co_return smtp::Verdict{451, "4.3.0", "Temporary service failure"};
+                }
+              },
               asio::use_awaitable);
           s.delivered(v);
         }

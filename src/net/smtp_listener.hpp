@@ -28,12 +28,12 @@ class SmtpBackend {
 
 /// Failed AUTH attempts per client IP, shared by the listeners: after a few failures each
 /// further failure is answered later and later (bounded), which slows password guessing
-/// without holding a worker thread.
+/// without holding a worker thread. A success does not reset the count (an attacker with
+/// one valid key cannot use it to wipe the record); failures are forgiven after 15 minutes.
 class AuthFailures {
  public:
   /// Seconds to wait before answering a failure from `ip` (the failure is counted).
   double failed(const std::string& ip, double now);
-  void succeeded(const std::string& ip);
 
  private:
   struct Entry {
@@ -53,13 +53,14 @@ struct SmtpListenerOptions {
   /// CIDRs whose clients may submit without AUTH (and in clear text when loopback).
   std::vector<std::string> trusted_networks;
   std::size_t max_connections = 1000;
-  std::size_t max_connections_per_ip = 100;
+  std::size_t max_connections_per_ip = 50;
   double command_timeout_seconds = 60;
   double data_timeout_seconds = 180;
   double tls_handshake_timeout_seconds = 20;
   double shutdown_grace_seconds = 30;  // transactions in flight may finish within this
-  /// Message bytes all sessions together may hold in memory; above it, sessions receiving
-  /// a message wait before reading more (back-pressure; the data timeout still applies).
+  /// Message bytes all sessions together may hold in memory; above it, new DATA/BDAT
+  /// transactions get 452 4.3.1 (those already receiving finish, each bounded by the
+  /// message size limit, so nothing stalls waiting for memory that will not come back).
   std::size_t max_buffered_bytes = std::size_t(1) << 30;
   int worker_threads = 16;
   std::shared_ptr<AuthFailures> auth_failures;

@@ -106,6 +106,7 @@ Result<std::string> Sending::accept(const Caller& c, Submission sub) {
   std::string built;  // Simple content: the message as built (sent as is)
   std::vector<mime::Mailbox> rcpts;
   mime::Mailbox from;
+  std::string header_from;  // raw content: the From header's address (verified too)
   json capture{{"Id", id}, {"Region", c.region}, {"Timestamp", base::format_iso8601(now)}};
   if (sub.raw) {
     mime::RawLimits limits;
@@ -116,6 +117,10 @@ Result<std::string> Sending::accept(const Caller& c, Submission sub) {
     if (sub.configuration_set.empty() && directives.configuration_set) sub.configuration_set = *directives.configuration_set;
     if (sub.tags.empty()) sub.tags = directives.tags;  // API tags win, not merged (§4.4)
     auto from_header = mime::header(msg, "From");
+    if (from_header) {
+      auto list = mime::parse_address_list(*from_header, 10);
+      if (list.ok() && !list.value().empty()) header_from = list.value().front().address;
+    }
     if (sub.source.empty()) {
       if (!from_header) return base::make_error(ErrorCode::kInvalidParameter, "Missing required header 'From'.");
       SESAME_ASSIGN(auto list, mime::parse_address_list(*from_header, 10));
@@ -204,9 +209,19 @@ Result<std::string> Sending::accept(const Caller& c, Submission sub) {
   // 3. Verified sender; in the sandbox, verified recipients too.
   std::string region_upper = base::to_upper_ascii(c.region);
   SESAME_ASSIGN(auto sender_identity, verified(c, from.address));
-  if (!sender_identity)
+  // A raw message's From header must be verified as well when it names someone other than
+  // the source (envelope): an authenticated sender cannot put anyone's address in From.
+  bool header_from_ok = true;
+  if (!header_from.empty() && base::to_lower_ascii(header_from) != base::to_lower_ascii(from.address)) {
+    SESAME_ASSIGN(auto h, verified(c, header_from));
+    header_from_ok = h.has_value();
+  }
+  if (!sender_identity || !header_from_ok) {
+    std::string list = sender_identity ? "" : from.address;
+    if (!header_from_ok) list += (list.empty() ? "" : ", ") + header_from;
     return base::make_error(ErrorCode::kRejected, "Email address is not verified. The following identities failed the check in region " +
-                                                      region_upper + ": " + from.address);
+                                                      region_upper + ": " + list);
+  }
   SESAME_ASSIGN(auto account, s_.store.find_account(c.account_id));
   bool production = account && account->production;
   if (!production) {

@@ -125,7 +125,7 @@ std::string Session::greeting() const { return "220 " + o_.hostname + " " + o_.g
 std::string Session::closing_reply(int code, const std::string& enhanced, const std::string& text) const {
   std::string r = std::to_string(code) + " ";
   if (o_.enhanced_status_codes && !enhanced.empty()) r += enhanced + " ";
-  return r + text + "\r\n";
+  return r + text.substr(0, 500) + "\r\n";
 }
 
 void Session::reply(int code, const char* enhanced, std::string_view text) {
@@ -135,7 +135,13 @@ void Session::reply(int code, const char* enhanced, std::string_view text) {
     out_ += enhanced;
     out_ += ' ';
   }
-  out_ += text;
+  // One line of at most 512 octets (RFC 5321 §4.5.3.1.5), whatever the text echoes.
+  std::size_t room = 500;
+  for (char c : text) {
+    if (room == 0) break;
+    out_ += (c == '\r' || c == '\n' || c == '\0') ? ' ' : c;
+    --room;
+  }
   out_ += "\r\n";
 }
 
@@ -248,6 +254,14 @@ void Session::command(std::string_view line) {
   std::size_t sp = line.find(' ');
   std::string_view verb = line.substr(0, sp), arg = sp == std::string_view::npos ? std::string_view() : trim_left(line.substr(sp + 1));
   auto is = [&](const char* v) { return iequals(verb, v); };
+  if ((is("NOOP") || is("RSET") || is("VRFY") || is("HELP")) && ++junk_ > o_.max_junk_commands) {
+    // A client that keeps a connection busy without sending mail (Postfix's
+    // smtpd_junk_command_limit): its slot goes to someone else.
+    reply(421, "4.7.0", o_.hostname + " Error: too many commands without mail");
+    state_ = State::kClosed;
+    action_ = Action::kClose;
+    return;
+  }
   if (is("EHLO")) return cmd_ehlo(arg, true);
   if (is("HELO")) return cmd_ehlo(arg, false);
   if (is("MAIL")) return cmd_mail(arg);
@@ -342,6 +356,7 @@ void Session::cmd_mail(std::string_view arg) {
   e.mail_from = std::move(address);
   env_ = std::move(e);
   in_transaction_ = true;
+  junk_ = 0;
   reply(250, "2.1.0", "Ok");
 }
 
@@ -351,7 +366,8 @@ void Session::cmd_rcpt(std::string_view arg) {
   std::string address;
   std::string_view params;
   if (!split_path(arg.substr(3), address, params)) return (void)error(501, "5.5.4", "Syntax: RCPT TO:<address>");
-  if (!valid_mailbox(address)) return (void)error(553, "5.1.3", "<" + address + "> address unknown");
+  if (!valid_mailbox(address) && !iequals(address, "postmaster"))  // RFC 5321 §4.5.1
+    return (void)error(553, "5.1.3", "<" + address + "> address unknown");
   if (non_ascii(address) && !env_.smtputf8) return (void)error(553, "5.6.7", "<" + address + "> needs SMTPUTF8");
   if (!params.empty()) return (void)error(555, "5.5.4", "Error: unsupported RCPT parameter");
   // RFC 5321 §4.5.3.1.10: "too many recipients" is 452, and not an error of the client.
@@ -365,6 +381,10 @@ void Session::cmd_data(std::string_view arg) {
   if (!in_transaction_) return (void)error(503, "5.5.1", "Error: need MAIL command");
   if (env_.rcpt_to.empty()) return (void)error(554, "5.5.1", "Error: no valid recipients");
   if (bdat_seen_) return (void)error(503, "5.5.1", "Error: DATA after BDAT");
+  if (low_memory_) {
+    reset_transaction();
+    return reply(452, "4.3.1", "Insufficient system storage, try again later");
+  }
   reply(354, nullptr, "End data with <CR><LF>.<CR><LF>");
   state_ = State::kData;
   line_start_ = true;
@@ -394,7 +414,16 @@ void Session::data_lines() {
     // Only <CRLF>.<CRLF> ends the data (RFC 5321 §4.1.1.4). A dot after a bare LF, or a
     // dot followed by a bare LF, is content: ending there is what SMTP smuggling exploits.
     if (at_start && line == ".\r\n") return end_of_message();
-    if (!crlf || std::memchr(p, '\r', crlf ? len - 2 : len - 1)) bad_line_end_ = true;
+    if (!crlf || std::memchr(p, '\r', crlf ? len - 2 : len - 1)) {
+      // A bare CR or LF: this client's idea of the end of data differs from ours, so no
+      // later byte can be trusted to be data or a command. Refuse and hang up, as Postfix
+      // does (smtpd_forbid_bare_newline); the message is never delivered.
+      reply(521, "5.5.2", o_.hostname + " Error: bare <CR> or <LF> received; lines must end with <CR><LF>");
+      reset_transaction();
+      state_ = State::kClosed;
+      action_ = Action::kClose;
+      return;
+    }
     if (in_overlong_ || len > o_.max_data_line) long_line_ = true;
     in_overlong_ = false;
     line_start_ = crlf;
@@ -410,7 +439,7 @@ void Session::end_of_message() {
   state_ = State::kCommand;
   if (too_big_) {
     reply(552, "5.3.4", "Message is too long.");
-  } else if (bad_line_end_) {
+  } else if (bad_line_end_) {  // BDAT content (length-framed, so the session goes on)
     reply(554, "5.6.0", "Message contains a bare <CR> or <LF>; lines must end with <CR><LF>");
   } else if (long_line_) {
     reply(554, "5.6.0", "Message has a line longer than " + std::to_string(o_.max_data_line) + " characters");
@@ -455,12 +484,16 @@ void Session::cmd_bdat(std::string_view arg) {
     bdat_failed_ = true;
     ++errors_;
     out_pending_ = closing_reply(503, "5.5.1", "Error: need MAIL command");
+  } else if (low_memory_ && !bdat_seen_) {
+    bdat_failed_ = true;
+    reset_transaction();
+    out_pending_ = closing_reply(452, "4.3.1", "Insufficient system storage, try again later");
   } else if (env_.rcpt_to.empty()) {
     bdat_failed_ = true;
     ++errors_;
     out_pending_ = closing_reply(554, "5.5.1", "Error: no valid recipients");
   }
-  bdat_seen_ = true;
+  if (in_transaction_) bdat_seen_ = true;
   bdat_left_ = size;
   bdat_last_ = last;
   state_ = State::kBdat;
@@ -555,6 +588,7 @@ bool Session::auth_plain(std::string_view b64) {
   std::string authzid = decoded->substr(0, a);
   user_ = decoded->substr(a + 1, b - a - 1);
   pass_ = decoded->substr(b + 1);
+  std::fill(decoded->begin(), decoded->end(), '\0');
   if (!authzid.empty() && authzid != user_) {
     auth_result(AuthResult::kInvalid);
     return false;
@@ -592,7 +626,8 @@ void Session::auth_line(std::string_view line) {
 void Session::auth_result(AuthResult result) {
   state_ = State::kCommand;
   action_ = Action::kRead;
-  // The secret is not kept beyond its check.
+  // The password is dropped after its check (best effort: copies made by the driver and
+  // the base64 text in the input buffer are not wiped).
   std::fill(pass_.begin(), pass_.end(), '\0');
   pass_.clear();
   switch (result) {

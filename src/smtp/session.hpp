@@ -28,6 +28,7 @@ struct SessionOptions {
   std::size_t max_data_line = 1000;
   int max_errors = 10;         // then 421 and the connection ends
   int max_auth_failures = 3;   // per session; then 421
+  int max_junk_commands = 100; // NOOP/RSET/VRFY/HELP without a MAIL in between; then 421
   bool starttls = true;        // the listener has a certificate: STARTTLS can be offered
   bool auth = true;            // AUTH PLAIN LOGIN is offered, once TLS is active
   bool smtputf8 = true;
@@ -98,6 +99,9 @@ class Session {
   /// The backend's answer for the transaction; a 2xx or not, the transaction ends.
   void delivered(const Verdict& verdict);
 
+  /// Set by the driver while memory is short: new DATA/BDAT transactions get 452 4.3.1
+  /// (transactions already receiving go on; each is bounded by max_message_bytes).
+  void set_low_memory(bool low) { low_memory_ = low; }
   /// Bytes held for this session (input not yet consumed and the message being received).
   std::size_t buffered() const { return in_.size() + message_.size(); }
   /// Between transactions with nothing pending: the driver may end the session (shutdown).
@@ -140,7 +144,8 @@ class Session {
   bool greeted_ = false, extended_ = false;
   bool authenticated_ = false;
   std::string auth_user_, user_, pass_;
-  int errors_ = 0, auth_failures_ = 0;
+  int errors_ = 0, auth_failures_ = 0, junk_ = 0;
+  bool low_memory_ = false;
 
   // The transaction.
   bool in_transaction_ = false;

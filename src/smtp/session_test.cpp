@@ -112,6 +112,7 @@ std::string run_dialogue(const fs::path& in_path) {
         else if (k == "max_errors") o.max_errors = std::stoi(v);
         else if (k == "max_data_line") o.max_data_line = std::stoul(v);
         else if (k == "max_command_line") o.max_command_line = std::stoul(v);
+        else if (k == "max_junk_commands") o.max_junk_commands = std::stoi(v);
         else ADD_FAILURE() << in_path << ": unknown option " << k;
       }
       continue;
@@ -261,6 +262,45 @@ TEST(Session, ByteAtATimeMatchesOneChunk) {
   EXPECT_EQ(run(false, m1), run(true, m2));
   EXPECT_EQ(m1, "Subject: x\r\n\r\n.dot\r\nline\r\n");
   EXPECT_EQ(m1, m2);
+}
+
+TEST(Session, SmugglingInputsByteAtATimeNeverDeliver) {
+  // Every smuggling variant, however TCP splits it, ends in 521 and a close: never a
+  // delivered message, never a reply to a smuggled command.
+  const std::string head = "EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nSubject: x\r\n\r\nbody";
+  const std::string tail = "MAIL FROM:<evil@example.com>\r\nRCPT TO:<v@example.net>\r\nDATA\r\nsmuggled\r\n.\r\n";
+  for (const std::string sep : {"\n.\n", "\n.\r\n", "\r\n.\n", "\r.\r", "\r\n.\r", "\r.\r\n"}) {
+    for (std::size_t step : {std::size_t(1), std::size_t(2), std::size_t(7), std::size_t(1000)}) {
+      Session s(SessionOptions{}, Peer{"127.0.0.1", false, true, true});
+      const std::string input = head + sep + tail;
+      std::string out;
+      Action last = Action::kRead;
+      for (std::size_t i = 0; i < input.size() && last == Action::kRead; i += step) {
+        Step st = s.feed(std::string_view(input).substr(i, step));
+        out += st.output;
+        last = st.action;
+        ASSERT_NE(st.action, Action::kDeliver) << "separator " << testing::PrintToString(sep) << " step " << step;
+      }
+      EXPECT_EQ(last, Action::kClose) << testing::PrintToString(sep) << " step " << step;
+      EXPECT_NE(out.find("521 5.5.2"), std::string::npos) << out;
+      EXPECT_EQ(out.find("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354", out.find("354") + 1), std::string::npos) << out;
+    }
+  }
+}
+
+TEST(Session, LowMemoryRefusesNewMessagesOnly) {
+  Session s(SessionOptions{}, Peer{"127.0.0.1", false, true, true});
+  Step st = s.feed("EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n");
+  EXPECT_NE(st.output.find("354"), std::string::npos);
+  s.set_low_memory(true);  // a transaction already receiving goes on
+  st = s.feed("Subject: x\r\n\r\nbody\r\n.\r\n");
+  EXPECT_EQ(st.action, Action::kDeliver);
+  s.delivered(Verdict{250, "", "Ok id"});
+  st = s.feed("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n");
+  EXPECT_NE(st.output.find("452 4.3.1 Insufficient system storage"), std::string::npos) << st.output;
+  s.set_low_memory(false);
+  st = s.feed("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n");
+  EXPECT_NE(st.output.find("354"), std::string::npos) << st.output;
 }
 
 TEST(Session, BoundedBufferUnderEndlessLine) {

@@ -262,6 +262,35 @@ class Submission(harness.MailChecks, unittest.TestCase):
             code, text = self.send(c, "news@shop.example", ["bob@sink.test"], message("news@shop.example", "bob@sink.test", "2"))
             self.assertEqual((code, text), (454, b"Throttling failure: Daily message quota exceeded."))
 
+    def test_ses_headers_choose_the_configuration_set(self):
+        # X-SES-CONFIGURATION-SET is SMTP's only way to name one (reference §4.4): an unknown
+        # name is refused; a known one is used, its tags recorded, and the headers removed.
+        _, v2 = self.server.ses_clients()
+        v2.create_configuration_set(ConfigurationSetName="smtp-set")
+        with self.implicit_tls_client() as c:
+            c.login(self.user, self.password)
+            code, text = self.send(c, "news@shop.example", ["bob@sink.test"],
+                                   b"X-SES-CONFIGURATION-SET: no-such-set\r\n" + message("news@shop.example", "bob@sink.test", "x"))
+            self.assertEqual((code, text), (554, b"Configuration Set does not exist: Configuration set <no-such-set> does not exist."))
+            mid = self.accepted_id(self.send(
+                c, "news@shop.example", ["bob@sink.test"],
+                b"X-SES-CONFIGURATION-SET: smtp-set\r\nX-SES-MESSAGE-TAGS: campaign=winter, team=growth\r\n" +
+                message("news@shop.example", "bob@sink.test", "with a set")))
+        [m] = self.received(mid)
+        self.assertNotIn(b"X-SES-", m["data"])
+        self.assert_signed(m["data"])
+        import sqlite3
+        db = sqlite3.connect(f"file:{self.server.data_dir}/sesame.db?mode=ro", uri=True, timeout=10)
+        try:
+            (body,) = db.execute("SELECT body FROM events WHERE message_id=? AND type='Send'", (mid,)).fetchone()
+        finally:
+            db.close()
+        tags = json.loads(body)["mail"]["tags"]
+        self.assertEqual(tags["ses:configuration-set"], ["smtp-set"])
+        self.assertEqual(tags["campaign"], ["winter"])
+        self.assertEqual(tags["team"], ["growth"])
+        self.assertEqual(tags["ses:operation"], ["SendRawEmail"])
+
     def test_size_and_recipient_limits(self):
         with self.implicit_tls_client() as c:
             c.login(self.user, self.password)
@@ -310,7 +339,7 @@ class Submission(harness.MailChecks, unittest.TestCase):
         self.assertEqual(self.read_reply(tf), ["530 Authentication required"])
         t.close()
 
-    def test_smtp_smuggling_is_content_and_refused(self):
+    def test_smtp_smuggling_is_refused_and_the_connection_closed(self):
         ctx = self.tls_context()
         t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.server.smtps_port), timeout=20), server_hostname=HOST)
         f = t.makefile("rb")
@@ -324,11 +353,12 @@ class Submission(harness.MailChecks, unittest.TestCase):
         t.sendall(b"From: news@shop.example\r\nTo: bob@sink.test\r\nSubject: outer\r\n\r\nbody\n.\n"
                   b"MAIL FROM:<news@shop.example>\r\nRCPT TO:<victim@sink.test>\r\nDATA\r\n" + smuggled +
                   b"\r\n.\n\r\n.\r\n")
+        # The first bare line end is answered and the connection closed: nothing after it is
+        # read as a command, nothing is delivered.
         reply = self.read_reply(f)
         self.assertEqual(len(reply), 1, reply)
-        self.assertTrue(reply[0].startswith("554 Message contains a bare <CR> or <LF>"), reply)
-        t.sendall(b"QUIT\r\n")
-        self.assertEqual(self.read_reply(f), ["221 Bye"])
+        self.assertRegex(reply[0], r"^521 \S+ Error: bare <CR> or <LF> received")
+        self.assertEqual(f.readline(), b"")
         t.close()
         time.sleep(1)
         self.assertFalse([m for m in self.sink.messages() if b"smuggled-inner" in m["data"] or "victim@sink.test" in m["rcpt_tos"]])
