@@ -71,8 +71,10 @@ smtp::AuthResult Submission::authenticate(const std::string& username, const std
   return smtp::AuthResult::kInvalid;
 }
 
-smtp::Verdict Submission::deliver(const smtp::Envelope& envelope, std::string&& message, const std::string& user,
-                                  const std::string& ip) {
+base::Result<std::pair<service::Caller, service::Submission>> Submission::request(const smtp::Envelope& envelope,
+                                                                                    std::string&& message,
+                                                                                    const std::string& user,
+                                                                                    const std::string& ip) {
   service::Caller caller;
   caller.region = settings_.region;
   caller.source_ip = ip;
@@ -81,7 +83,7 @@ smtp::Verdict Submission::deliver(const smtp::Envelope& envelope, std::string&& 
     caller.access_key_id = "smtp-trusted-network";
   } else {
     auto key = s_.store.find_access_key(user);
-    if (!key.ok() || !key.value()) return submission_reply(base::make_error(ErrorCode::kUnavailable, "access key lookup failed"));
+    if (!key.ok() || !key.value()) return base::make_error(ErrorCode::kUnavailable, "access key lookup failed");
     caller.account_id = key.value()->account_id;
     caller.access_key_id = user;
   }
@@ -91,16 +93,39 @@ smtp::Verdict Submission::deliver(const smtp::Envelope& envelope, std::string&& 
   sub.to = envelope.rcpt_to;
   sub.raw = std::move(message);
   sub.max_bytes = settings_.max_message_bytes;
-  service::Sending sending(s_);
-  auto accepted = sending.accept(caller, std::move(sub));
+  return std::pair{std::move(caller), std::move(sub)};
+}
+
+namespace {
+smtp::Verdict logged_reply(const base::Result<std::string>& accepted, const std::string& ip, const std::string& sender) {
   if (!accepted.ok()) {
     const auto& e = accepted.error();
     if (e.code == ErrorCode::kInternal || e.code == ErrorCode::kUnavailable)
-      base::log().error("smtp: message from {} ({}) not accepted: {}", ip, envelope.mail_from, e.message);
+      base::log().error("smtp: message from {} ({}) not accepted: {}", ip, sender, e.message);
     else
-      base::log().debug("smtp: message from {} ({}) refused: {}", ip, envelope.mail_from, e.message);
+      base::log().debug("smtp: message from {} ({}) refused: {}", ip, sender, e.message);
   }
   return submission_reply(accepted);
+}
+}  // namespace
+
+smtp::Verdict Submission::deliver(const smtp::Envelope& envelope, std::string&& message, const std::string& user,
+                                  const std::string& ip) {
+  auto req = request(envelope, std::move(message), user, ip);
+  if (!req.ok()) return logged_reply(req.error(), ip, envelope.mail_from);
+  service::Sending sending(s_);
+  return logged_reply(sending.accept(req.value().first, std::move(req.value().second)), ip, envelope.mail_from);
+}
+
+void Submission::deliver_async(const smtp::Envelope& envelope, std::string&& message, const std::string& user,
+                               const std::string& ip, std::function<void(smtp::Verdict)> done) {
+  auto req = request(envelope, std::move(message), user, ip);
+  if (!req.ok()) return done(logged_reply(req.error(), ip, envelope.mail_from));
+  service::Sending sending(s_);
+  sending.accept_async(req.value().first, std::move(req.value().second),
+                       [done = std::move(done), ip, sender = envelope.mail_from](base::Result<std::string> accepted) {
+                         done(logged_reply(accepted, ip, sender));
+                       });
 }
 
 }  // namespace sesame::app

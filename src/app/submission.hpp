@@ -6,6 +6,7 @@
 #include <string>
 
 #include "net/smtp_listener.hpp"
+#include "service/sending.hpp"
 #include "service/services.hpp"
 
 namespace sesame::app {
@@ -22,8 +23,13 @@ class Submission : public net::SmtpBackend {
   smtp::AuthResult authenticate(const std::string& username, const std::string& password, const std::string& ip) override;
   smtp::Verdict deliver(const smtp::Envelope& envelope, std::string&& message, const std::string& user,
                         const std::string& ip) override;
+  void deliver_async(const smtp::Envelope& envelope, std::string&& message, const std::string& user, const std::string& ip,
+                     std::function<void(smtp::Verdict)> done) override;
 
  private:
+  /// The caller and the submission for a message, or the reply refusing it.
+  base::Result<std::pair<service::Caller, service::Submission>> request(const smtp::Envelope& envelope, std::string&& message,
+                                                                         const std::string& user, const std::string& ip);
   service::Services& s_;
   SubmissionSettings settings_;
 };

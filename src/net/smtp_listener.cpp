@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -327,18 +329,33 @@ struct SmtpListener::Impl {
           }
           s.auth_result(r);
         } else if (step.action == smtp::Action::kDeliver) {
+          // The checks and signing run on a worker; the answer comes back after the commit
+          // straight from the store's writer thread (no worker waits for the fsync).
           std::string message = std::move(s.message());
           const std::string user = s.authenticated() ? s.authenticated_user() : std::string();
-          smtp::Verdict v = co_await asio::co_spawn(
-              workers.get_executor(),
-              [&]() -> awaitable<smtp::Verdict> {
-                try {
-                  co_return backend.deliver(s.envelope(), std::move(message), user, ip);
-                } catch (const std::exception& e) {
-                  // Never an acknowledgement: the client keeps the message and retries.
-                  base::log().error("{}: message from {} failed: {}", options.name, ip, e.what());
-                  co_return smtp::Verdict{451, "4.3.0", "Temporary service failure"};
-                }
+          smtp::Verdict v = co_await asio::async_initiate<decltype(asio::use_awaitable), void(smtp::Verdict)>(
+              [&](auto handler) {
+                using Handler = decltype(handler);
+                struct Pending {
+                  explicit Pending(Handler&& x) : h(std::move(x)) {}
+                  Handler h;
+                  std::atomic<bool> answered{false};
+                };
+                auto pending = std::make_shared<Pending>(std::move(handler));
+                auto finish = [pending](smtp::Verdict verdict) {
+                  if (pending->answered.exchange(true)) return;  // exactly one answer
+                  auto ex = asio::get_associated_executor(pending->h);
+                  asio::post(ex, [pending, verdict = std::move(verdict)]() mutable { std::move(pending->h)(std::move(verdict)); });
+                };
+                asio::post(workers, [&, finish] {
+                  try {
+                    backend.deliver_async(s.envelope(), std::move(message), user, ip, finish);
+                  } catch (const std::exception& e) {
+                    // Never an acknowledgement: the client keeps the message and retries.
+                    base::log().error("{}: message from {} failed: {}", options.name, ip, e.what());
+                    finish(smtp::Verdict{451, "4.3.0", "Temporary service failure"});
+                  }
+                });
               },
               asio::use_awaitable);
           s.delivered(v);

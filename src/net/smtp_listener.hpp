@@ -5,6 +5,7 @@
 // Asio stays inside this room's .cpp files.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,6 +25,12 @@ class SmtpBackend {
   /// `user` is the authenticated username, or "" for a trusted network.
   virtual smtp::Verdict deliver(const smtp::Envelope& envelope, std::string&& message, const std::string& user,
                                 const std::string& ip) = 0;
+  /// deliver() that may answer later, from another thread (after a commit), through
+  /// `done`, called exactly once; by default it answers at once with deliver().
+  virtual void deliver_async(const smtp::Envelope& envelope, std::string&& message, const std::string& user,
+                             const std::string& ip, std::function<void(smtp::Verdict)> done) {
+    done(deliver(envelope, std::move(message), user, ip));
+  }
 };
 
 /// Failed AUTH attempts per client IP, shared by the listeners: after a few failures each

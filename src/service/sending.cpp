@@ -94,7 +94,7 @@ base::Status Sending::check_quota(const Caller& c, std::size_t recipients, const
   return base::ok_status();
 }
 
-Result<std::string> Sending::accept(const Caller& c, Submission sub) {
+Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
   if (!s_.settings.capture && !s_.intake)
     return base::make_error(ErrorCode::kUnavailable, sub.operation + ": the delivery engine is not running.");
   const double now = s_.clock.now();
@@ -327,15 +327,40 @@ Result<std::string> Sending::accept(const Caller& c, Submission sub) {
     capture["Destination"] = capture.value("Destination", json{{"ToAddresses", destination}});
     meta["capture"] = std::move(capture);
   }
-  store::MessageRecord record{id, c.account_id, c.region, now, from.address, addresses, meta.dump(), std::move(wire), s_.settings.capture};
-  store::EventRecord ev{c.account_id, c.region, id, "Send", R"({"eventType":"Send","mail":)" + mail_json + R"(,"send":{}})", now};
-  record.mail = std::move(mail_json);
-  SESAME_CHECK(s_.store.write([&](store::Txn& t) -> base::Status {
-    SESAME_CHECK(t.insert_message(record));
-    return t.insert_event(ev);
-  }));
-  if (!s_.settings.capture) s_.intake->submit(std::move(record));
-  return id;
+  Prepared out{id,
+                store::MessageRecord{id, c.account_id, c.region, now, from.address, addresses, meta.dump(), std::move(wire),
+                                     s_.settings.capture},
+                store::EventRecord{c.account_id, c.region, id, "Send",
+                                   R"({"eventType":"Send","mail":)" + mail_json + R"(,"send":{}})", now}};
+  out.record.mail = std::move(mail_json);
+  return out;
+}
+
+namespace {
+base::Status insert_prepared(store::Txn& t, const store::MessageRecord& record, const store::EventRecord& ev) {
+  SESAME_CHECK(t.insert_message(record));
+  return t.insert_event(ev);
+}
+}  // namespace
+
+Result<std::string> Sending::accept(const Caller& c, Submission sub) {
+  SESAME_ASSIGN(auto p, prepare(c, std::move(sub)));
+  SESAME_CHECK(s_.store.write([&](store::Txn& t) { return insert_prepared(t, p.record, p.event); }));
+  if (!s_.settings.capture) s_.intake->submit(std::move(p.record));
+  return p.id;
+}
+
+void Sending::accept_async(const Caller& c, Submission sub, std::function<void(base::Result<std::string>)> done) {
+  auto prepared = prepare(c, std::move(sub));
+  if (!prepared.ok()) return done(prepared.error());
+  auto p = std::make_shared<Prepared>(std::move(prepared).value());
+  Services* services = &s_;
+  s_.store.write_async([p](store::Txn& t) { return insert_prepared(t, p->record, p->event); },
+                       [services, p, done = std::move(done)](base::Status st) {
+                         if (!st.ok()) return done(st.error());
+                         if (!services->settings.capture) services->intake->submit(std::move(p->record));
+                         done(p->id);
+                       });
 }
 
 Result<json> captured_messages(Services& s, const std::string& email_filter) {

@@ -7,6 +7,7 @@
 // capture mode, stays for GET /_aws/ses.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -46,8 +47,19 @@ class Sending {
   explicit Sending(Services& s) : s_(s) {}
   /// The MessageId, after the message is durably committed; or SES's error.
   base::Result<std::string> accept(const Caller& caller, Submission submission);
+  /// accept() without waiting for the commit: `done` gets the MessageId (after the durable
+  /// commit) or SES's error, on this thread when the checks refuse, else on the store's
+  /// writer thread. `done` must be short (post the answer elsewhere, never write()).
+  void accept_async(const Caller& caller, Submission submission, std::function<void(base::Result<std::string>)> done);
 
  private:
+  struct Prepared {
+    std::string id;
+    store::MessageRecord record;
+    store::EventRecord event;
+  };
+  /// Everything before the commit: checks, MIME, DKIM, the records to write.
+  base::Result<Prepared> prepare(const Caller& c, Submission submission);
   base::Status check_quota(const Caller& c, std::size_t recipients, const Quota& q);
   /// The identity document (the address's, else its domain's) that makes `address`
   /// verified for sending; nothing when none does.
