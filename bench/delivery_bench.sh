@@ -11,6 +11,7 @@
 # Env: N=10000 RUNS=3 SESS=20 CONNS=$SESS (the same concurrency for both) RATE_P99=1000 P99_SECS=10 MEMORY=1 QUEUED=200000
 #      PEER=0 skips Postfix (quick iterations on Sesame alone; no ratio)
 #      API_WORKERS=16 MX_CONNS=8: Sesame's [api] worker_threads and [delivery] max_connections_per_domain
+#      SESAME_EXTRA_TOML: appended to Sesame's config (experiments, e.g. $'[store]\ndurable = false')
 #      INGRESS=smtp: Sesame is fed by smtp-source too (SMTP submission from a trusted loopback
 #      network, no AUTH, as Postfix's mynetworks), and the accept rate (N / time until
 #      smtp-source had a 250 for every message) is reported beside e2e for both; the API p99
@@ -78,6 +79,7 @@ max_connections_per_domain = ${MX_CONNS:-8}
 submission_listen = "$([ "$INGRESS" = smtp ] && echo "127.0.0.1:$SMTPP")"
 submission_tls_listen = ""
 $TRUSTED
+${SESAME_EXTRA_TOML:-}
 TOML
   "$SESAME" serve --config "$work/sesame.toml" 2>>"$work/sesame.log" & SESAME_PID=$!; pids+=($SESAME_PID)
   wait_port "$SPORT"
