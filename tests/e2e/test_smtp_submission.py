@@ -215,6 +215,31 @@ class Submission(harness.MailChecks, unittest.TestCase):
         with self.implicit_tls_client() as c:
             c.login(self.user, self.password)
 
+    def test_tls_1_2_or_newer_only(self):
+        def s_client(version):
+            r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{self.server.smtps_port}", version,
+                                "-cipher", "DEFAULT@SECLEVEL=0", "-servername", HOST],
+                               input=b"QUIT\r\n", capture_output=True, timeout=30)
+            return r.returncode, (r.stdout + r.stderr).decode(errors="replace")
+        rc, out = s_client("-tls1_2")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("Protocol  : TLSv1.2", out)
+        for old in ("-tls1_1", "-tls1"):
+            rc, out = s_client(old)
+            self.assertNotEqual(rc, 0, out)
+            self.assertIn("Cipher is (NONE)", out, f"{old} must not get a session")
+            self.assertIn("alert protocol version", out)
+
+    def test_smtp_password_cli_matches_ses_vectors(self):
+        secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+        for region, want in (("us-east-1", "BLBM/9hSUELfq8Gw+rU1YcBjkOxGbhT2XG763xVLGWL9"),
+                             ("us-west-2", "BF2PynzbSCAjX08zhZZnP/kW+T9P5zs/1Er0pi5vTEmd")):
+            self.assertEqual(self.server.cli("smtp-password", "--secret", secret, "--region", region).strip(), want)
+        # From stdin, so the secret stays out of the process list.
+        r = subprocess.run([harness.SESAME, "smtp-password", "--secret", "-", "--config", self.server.config_path],
+                           input=secret + "\n", capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.stdout.strip(), "BLBM/9hSUELfq8Gw+rU1YcBjkOxGbhT2XG763xVLGWL9")
+
     def test_auth_and_mail_before_tls_are_refused(self):
         with smtplib.SMTP("127.0.0.1", self.server.smtp_port, local_hostname="client.test", timeout=20) as c:
             c.ehlo()
