@@ -88,6 +88,9 @@ struct SmtpListener::Impl {
   // Declared before `io`: session frames destroyed with the io_context touch these.
   std::atomic<std::size_t> connections{0};
   std::atomic<std::size_t> buffered{0};  // bytes held by all sessions (Session::buffered)
+  // Answers promised by deliver_async and not yet posted back: stop() waits for them, so
+  // no store callback posts to a stopped io_context.
+  std::atomic<int> answers_pending{0};
   std::atomic<bool> stopping{false};
   std::mutex mu;
   std::map<std::string, std::size_t> per_ip;
@@ -342,10 +345,12 @@ struct SmtpListener::Impl {
                   std::atomic<bool> answered{false};
                 };
                 auto pending = std::make_shared<Pending>(std::move(handler));
-                auto finish = [pending](smtp::Verdict verdict) {
+                ++answers_pending;
+                auto finish = [this, pending](smtp::Verdict verdict) {
                   if (pending->answered.exchange(true)) return;  // exactly one answer
                   auto ex = asio::get_associated_executor(pending->h);
                   asio::post(ex, [pending, verdict = std::move(verdict)]() mutable { std::move(pending->h)(std::move(verdict)); });
+                  --answers_pending;
                 };
                 asio::post(workers, [&, finish] {
                   try {
@@ -456,6 +461,12 @@ void SmtpListener::stop() {
   const int rounds = int(impl_->options.shutdown_grace_seconds * 50);
   for (int i = 0; i < rounds && impl_->connections.load() > 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // A message being committed gets its answer posted before the I/O thread stops (the store
+  // always calls back, committed or failed).
+  for (int i = 0; impl_->answers_pending.load() > 0; ++i) {
+    if (i == 3000) base::log().warn("{}: still waiting for {} commits to answer", impl_->options.name, impl_->answers_pending.load());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   impl_->io.stop();
   for (auto& t : impl_->threads)
     if (t.joinable()) t.join();
