@@ -210,9 +210,7 @@ Result<sqlite3*> open_connection(const SqliteOptions& o, bool writer) {
     return e;
   }
   sqlite3_busy_timeout(db, 10000);  // other processes (the CLI) may hold the write lock briefly
-  // mmap: reads of the main file cost no syscall (each read transaction after a commit
-  // starts with a cold page cache in WAL mode).
-  std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA mmap_size=1073741824;";
+  std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;";
   pragmas += o.durable ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=OFF;";
   if (auto s = exec(db, pragmas.c_str()); !s.ok()) {
     sqlite3_close(db);
