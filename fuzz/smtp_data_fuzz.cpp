@@ -22,6 +22,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string prefix = "EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\n";
   prefix += bdat ? "BDAT " + std::to_string(in.size()) + " LAST\r\n" : std::string("DATA\r\n");
   Step st = s.feed(prefix);
+  // A BDAT chunk larger than the message limit is refused and the session closed.
+  if (bdat && in.size() > o.max_message_bytes) {
+    if (st.action != Action::kClose) __builtin_trap();
+    return 0;
+  }
   if (st.action != Action::kRead) __builtin_trap();
   while (!in.empty()) {
     std::string_view piece = in.substr(0, step);
