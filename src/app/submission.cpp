@@ -48,7 +48,8 @@ smtp::Verdict submission_reply(const base::Result<std::string>& accepted) {
   return smtp::Verdict{554, "5.6.0", "Transaction failed: " + e.message};
 }
 
-smtp::AuthResult Submission::authenticate(const std::string& username, const std::string& password, const std::string& ip) {
+smtp::AuthResult Submission::authenticate(const std::string& username, const std::string& password, const std::string& ip,
+                                          std::string& principal) {
   auto key = s_.store.find_access_key(username);
   if (!key.ok()) {
     base::log().error("smtp: cannot check credentials for {}: {}", ip, key.error().message);
@@ -60,6 +61,7 @@ smtp::AuthResult Submission::authenticate(const std::string& username, const std
   }
   switch (service::check_smtp_password(key.value()->secret, settings_.region, password)) {
     case service::SmtpPasswordCheck::kMatch:
+      principal = key.value()->account_id + "/" + username;
       return smtp::AuthResult::kOk;
     case service::SmtpPasswordCheck::kLegacyV2:
       base::log().info("smtp: AUTH from {} for {} with a version 2 password (deprecated by SES, refused)", ip, username);
@@ -82,10 +84,10 @@ base::Result<std::pair<service::Caller, service::Submission>> Submission::reques
     caller.account_id = settings_.trusted_account;
     caller.access_key_id = "smtp-trusted-network";
   } else {
-    auto key = s_.store.find_access_key(user);
-    if (!key.ok() || !key.value()) return base::make_error(ErrorCode::kUnavailable, "access key lookup failed");
-    caller.account_id = key.value()->account_id;
-    caller.access_key_id = user;
+    const std::size_t slash = user.find('/');  // the principal authenticate() gave
+    if (slash == std::string::npos) return base::make_error(ErrorCode::kInternal, "malformed SMTP principal");
+    caller.account_id = user.substr(0, slash);
+    caller.access_key_id = user.substr(slash + 1);
   }
   service::Submission sub;
   sub.operation = "SendRawEmail";

@@ -20,7 +20,9 @@ struct SubmissionSettings {
 class Submission : public net::SmtpBackend {
  public:
   Submission(service::Services& services, SubmissionSettings settings) : s_(services), settings_(std::move(settings)) {}
-  smtp::AuthResult authenticate(const std::string& username, const std::string& password, const std::string& ip) override;
+  /// The principal is "<account id>/<access key id>".
+  smtp::AuthResult authenticate(const std::string& username, const std::string& password, const std::string& ip,
+                                std::string& principal) override;
   smtp::Verdict deliver(const smtp::Envelope& envelope, std::string&& message, const std::string& user,
                         const std::string& ip) override;
   void deliver_async(const smtp::Envelope& envelope, std::string&& message, const std::string& user, const std::string& ip,

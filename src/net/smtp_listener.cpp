@@ -260,6 +260,7 @@ struct SmtpListener::Impl {
       buffered -= held;
       held = now_held;
     };
+    std::string principal;  // who authenticated, as the backend names it
     const std::string shutting_down = so.hostname + " Service shutting down, closing transmission channel";
     for (;;) {
       // Read.
@@ -315,7 +316,7 @@ struct SmtpListener::Impl {
               workers.get_executor(),
               [&]() -> awaitable<smtp::AuthResult> {
                 try {
-                  co_return backend.authenticate(user, pass, ip);
+                  co_return backend.authenticate(user, pass, ip, principal);
                 } catch (const std::exception& e) {
                   base::log().error("{}: credential check for {} failed: {}", options.name, ip, e.what());
                   co_return smtp::AuthResult::kTemporary;
@@ -335,7 +336,7 @@ struct SmtpListener::Impl {
           // The checks and signing run on a worker; the answer comes back after the commit
           // straight from the store's writer thread (no worker waits for the fsync).
           std::string message = std::move(s.message());
-          const std::string user = s.authenticated() ? s.authenticated_user() : std::string();
+          const std::string user = s.authenticated() ? principal : std::string();
           smtp::Verdict v = co_await asio::async_initiate<decltype(asio::use_awaitable), void(smtp::Verdict)>(
               [&](auto handler) {
                 using Handler = decltype(handler);

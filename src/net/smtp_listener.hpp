@@ -21,8 +21,11 @@ namespace sesame::net {
 class SmtpBackend {
  public:
   virtual ~SmtpBackend() = default;
-  virtual smtp::AuthResult authenticate(const std::string& username, const std::string& password, const std::string& ip) = 0;
-  /// `user` is the authenticated username, or "" for a trusted network.
+  /// On kOk, `principal` says who the client is from now on; the listener hands it to
+  /// deliver() as `user` (so a message needs no second credential lookup).
+  virtual smtp::AuthResult authenticate(const std::string& username, const std::string& password, const std::string& ip,
+                                        std::string& principal) = 0;
+  /// `user` is the principal authenticate() gave, or "" for a trusted network.
   virtual smtp::Verdict deliver(const smtp::Envelope& envelope, std::string&& message, const std::string& user,
                                 const std::string& ip) = 0;
   /// deliver() that may answer later, from another thread (after a commit), through
