@@ -117,15 +117,14 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
     if (sub.configuration_set.empty() && directives.configuration_set) sub.configuration_set = *directives.configuration_set;
     if (sub.tags.empty()) sub.tags = directives.tags;  // API tags win, not merged (§4.4)
     auto from_header = mime::header(msg, "From");
-    if (from_header) {
-      auto list = mime::parse_address_list(*from_header, 10);
-      if (list.ok() && !list.value().empty()) header_from = list.value().front().address;
-    }
+    auto from_list = from_header ? mime::parse_address_list(*from_header, 10)
+                                   : base::Result<std::vector<mime::Mailbox>>(std::vector<mime::Mailbox>{});
+    if (from_list.ok() && !from_list.value().empty()) header_from = from_list.value().front().address;
     if (sub.source.empty()) {
       if (!from_header) return base::make_error(ErrorCode::kInvalidParameter, "Missing required header 'From'.");
-      SESAME_ASSIGN(auto list, mime::parse_address_list(*from_header, 10));
-      if (list.empty()) return base::make_error(ErrorCode::kInvalidParameter, "Missing required header 'From'.");
-      from = list.front();
+      if (!from_list.ok()) return from_list.error();
+      if (from_list.value().empty()) return base::make_error(ErrorCode::kInvalidParameter, "Missing required header 'From'.");
+      from = from_list.value().front();
     } else {
       SESAME_ASSIGN(from, mime::parse_mailbox(sub.source));
     }
