@@ -485,8 +485,8 @@ void Session::cmd_bdat(std::string_view arg) {
     ++errors_;
     out_pending_ = closing_reply(503, "5.5.1", "Error: need MAIL command");
   } else if (low_memory_ && !bdat_seen_) {
+    reset_transaction();  // first: it clears bdat_failed_
     bdat_failed_ = true;
-    reset_transaction();
     out_pending_ = closing_reply(452, "4.3.1", "Insufficient system storage, try again later");
   } else if (env_.rcpt_to.empty()) {
     bdat_failed_ = true;

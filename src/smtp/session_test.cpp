@@ -298,6 +298,12 @@ TEST(Session, LowMemoryRefusesNewMessagesOnly) {
   s.delivered(Verdict{250, "", "Ok id"});
   st = s.feed("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n");
   EXPECT_NE(st.output.find("452 4.3.1 Insufficient system storage"), std::string::npos) << st.output;
+  // BDAT: the chunk is read, then refused; nothing is delivered.
+  st = s.feed("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nBDAT 5 LAST\r\nhello");
+  EXPECT_NE(st.output.find("452 4.3.1 Insufficient system storage"), std::string::npos) << st.output;
+  EXPECT_EQ(st.action, Action::kRead);
+  st = s.feed("NOOP\r\n");
+  EXPECT_EQ(st.output, "250 2.0.0 Ok\r\n");
   s.set_low_memory(false);
   st = s.feed("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n");
   EXPECT_NE(st.output.find("354"), std::string::npos) << st.output;
