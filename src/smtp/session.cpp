@@ -633,7 +633,6 @@ void Session::auth_result(AuthResult result) {
   switch (result) {
     case AuthResult::kOk:
       authenticated_ = true;
-      auth_user_ = user_;
       reply(235, "2.7.0", "Authentication successful");
       break;
     case AuthResult::kTemporary:
@@ -669,7 +668,6 @@ void Session::tls_started() {
   peer_.tls = true;
   greeted_ = extended_ = false;
   authenticated_ = false;
-  auth_user_.clear();
   reset_transaction();
   env_.helo.clear();
   in_.clear();

@@ -91,7 +91,6 @@ class Session {
   const std::string& password() const { return pass_; }
   void auth_result(AuthResult result);
   bool authenticated() const { return authenticated_; }
-  const std::string& authenticated_user() const { return auth_user_; }
 
   /// After kDeliver: the transaction (the message is unstuffed, CRLF line ends).
   const Envelope& envelope() const { return env_; }
@@ -143,7 +142,7 @@ class Session {
 
   bool greeted_ = false, extended_ = false;
   bool authenticated_ = false;
-  std::string auth_user_, user_, pass_;
+  std::string user_, pass_;
   int errors_ = 0, auth_failures_ = 0, junk_ = 0;
   bool low_memory_ = false;
 
