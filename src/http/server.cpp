@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/log.hpp"
+#include "net/acceptor.hpp"
 
 namespace sesame::http {
 namespace asio = boost::asio;
@@ -29,23 +30,6 @@ namespace bhttp = beast::http;
 using asio::awaitable;
 using asio::ip::tcp;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
-
-bool split_host_port(const std::string& text, std::string& host, unsigned short& port) {
-  std::size_t colon = text.rfind(':');
-  if (colon == std::string::npos) return false;
-  host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  std::string p = text.substr(colon + 1);
-  if (p.empty() || p.size() > 5) return false;
-  unsigned long v = 0;
-  for (char c : p) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + unsigned(c - '0');
-  }
-  if (v > 65535) return false;
-  port = static_cast<unsigned short>(v);
-  return !host.empty();
-}
 
 struct Server::Impl {
   // Declared before `io`: suspended session frames destroyed with the io_context still
@@ -228,20 +212,7 @@ Server::Server(ServerOptions options, Handler handler, HeadCheck head_check, Edg
 Server::~Server() { stop(); }
 
 base::Status Server::start() {
-  std::string host;
-  unsigned short port = 0;
-  if (!split_host_port(impl_->options.listen, host, port))
-    return base::make_error(base::ErrorCode::kInvalidParameter, "bad listen address: " + impl_->options.listen);
-  boost::system::error_code ec;
-  auto addr = asio::ip::make_address(host, ec);
-  if (ec) return base::make_error(base::ErrorCode::kInvalidParameter, "bad listen address: " + impl_->options.listen);
-  tcp::endpoint ep(addr, port);
-  auto& acc = impl_->acceptor;
-  acc.open(ep.protocol(), ec);
-  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acc.bind(ep, ec);
-  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return base::make_error(base::ErrorCode::kUnavailable, "cannot listen on " + impl_->options.listen + ": " + ec.message());
+  SESAME_CHECK(net::open_acceptor(impl_->acceptor, impl_->options.listen));
   asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
   impl_->threads.emplace_back([this] {
     pthread_setname_np(pthread_self(), "sesame-http-io");
@@ -250,14 +221,7 @@ base::Status Server::start() {
   return base::ok_status();
 }
 
-std::string Server::local_endpoint() const {
-  boost::system::error_code ec;
-  auto ep = impl_->acceptor.local_endpoint(ec);
-  if (ec) return {};
-  std::string a = ep.address().to_string();
-  if (ep.address().is_v6()) a = "[" + a + "]";
-  return a + ":" + std::to_string(ep.port());
-}
+std::string Server::local_endpoint() const { return net::bound_endpoint(impl_->acceptor); }
 
 void Server::stop() {
   if (!impl_ || impl_->stopping.exchange(true)) return;

@@ -54,7 +54,4 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Parses "host:port" / "[v6]:port".
-bool split_host_port(const std::string& text, std::string& host, unsigned short& port);
-
 }  // namespace sesame::http

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "base/log.hpp"
+#include "net/acceptor.hpp"
 
 namespace sesame::net {
 namespace asio = boost::asio;
@@ -411,27 +412,7 @@ base::Status SmtpListener::start() {
   auto& o = impl_->options;
   SESAME_CHECK(impl_->load_tls());
   SESAME_CHECK(in_networks("127.0.0.1", o.trusted_networks));  // every CIDR parses
-  std::string host;
-  std::size_t colon = o.listen.rfind(':');
-  if (colon == std::string::npos) return base::make_error(base::ErrorCode::kInvalidParameter, "bad listen address: " + o.listen);
-  host = o.listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  unsigned long port = 0;
-  try {
-    port = std::stoul(o.listen.substr(colon + 1));
-  } catch (const std::exception&) {
-    port = 70000;
-  }
-  boost::system::error_code ec;
-  auto addr = asio::ip::make_address(host, ec);
-  if (ec || port > 65535) return base::make_error(base::ErrorCode::kInvalidParameter, "bad listen address: " + o.listen);
-  tcp::endpoint ep(addr, static_cast<unsigned short>(port));
-  auto& acc = impl_->acceptor;
-  acc.open(ep.protocol(), ec);
-  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acc.bind(ep, ec);
-  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return base::make_error(base::ErrorCode::kUnavailable, "cannot listen on " + o.listen + ": " + ec.message());
+  SESAME_CHECK(open_acceptor(impl_->acceptor, o.listen));
   asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
   impl_->threads.emplace_back([this] {
     pthread_setname_np(pthread_self(), "sesame-smtp-io");
@@ -440,14 +421,7 @@ base::Status SmtpListener::start() {
   return base::ok_status();
 }
 
-std::string SmtpListener::local_endpoint() const {
-  boost::system::error_code ec;
-  auto ep = impl_->acceptor.local_endpoint(ec);
-  if (ec) return {};
-  std::string a = ep.address().to_string();
-  if (ep.address().is_v6()) a = "[" + a + "]";
-  return a + ":" + std::to_string(ep.port());
-}
+std::string SmtpListener::local_endpoint() const { return bound_endpoint(impl_->acceptor); }
 
 void SmtpListener::stop() {
   if (!impl_ || impl_->stopping.exchange(true)) return;
