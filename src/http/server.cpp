@@ -181,28 +181,6 @@ struct Server::Impl {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
-  awaitable<void> accept_loop() {
-    asio::steady_timer backoff(io);
-    for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
-      if (ec) {
-        if (stopping.load() || ec == asio::error::operation_aborted) co_return;
-        // EMFILE and friends: keep serving the connections we have, retry a little later.
-        backoff.expires_after(std::chrono::milliseconds(100));
-        co_await backoff.async_wait(use_nothrow);
-        continue;
-      }
-      ++connections;
-      asio::co_spawn(io, session(std::move(socket)), [](std::exception_ptr e) {
-        if (!e) return;
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-          base::log().error("http session failed: {}", ex.what());
-        }
-      });
-    }
-  }
 };
 
 Server::Server(ServerOptions options, Handler handler, HeadCheck head_check, EdgeError edge_error)
@@ -213,7 +191,10 @@ Server::~Server() { stop(); }
 
 base::Status Server::start() {
   SESAME_CHECK(net::open_acceptor(impl_->acceptor, impl_->options.listen));
-  asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+  asio::co_spawn(impl_->io,
+                 net::accept_loop(impl_->acceptor, impl_->stopping, impl_->connections,
+                                  [impl = impl_.get()](tcp::socket s) { return impl->session(std::move(s)); }, "http"),
+                 asio::detached);
   impl_->threads.emplace_back([this] {
     pthread_setname_np(pthread_self(), "sesame-http-io");
     impl_->io.run();

@@ -1,6 +1,14 @@
 // Listening sockets; see acceptor.hpp.
 #include "net/acceptor.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+
+#include "base/log.hpp"
+
 namespace sesame::net {
 namespace asio = boost::asio;
 
@@ -44,6 +52,32 @@ std::string bound_endpoint(const asio::ip::tcp::acceptor& acceptor) {
   std::string a = ep.address().to_string();
   if (ep.address().is_v6()) a = "[" + a + "]";
   return a + ":" + std::to_string(ep.port());
+}
+
+asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, const std::atomic<bool>& stopping,
+                                  std::atomic<std::size_t>& connections,
+                                  std::function<asio::awaitable<void>(asio::ip::tcp::socket)> serve, std::string name) {
+  constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+  asio::steady_timer backoff(acceptor.get_executor());
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
+    if (ec) {
+      if (stopping.load() || ec == asio::error::operation_aborted) co_return;
+      // EMFILE and friends: keep serving the connections we have, retry a little later.
+      backoff.expires_after(std::chrono::milliseconds(100));
+      co_await backoff.async_wait(use_nothrow);
+      continue;
+    }
+    ++connections;
+    asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)), [name](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        base::log().error("{} session failed: {}", name, ex.what());
+      }
+    });
+  }
 }
 
 }  // namespace sesame::net

@@ -380,27 +380,6 @@ struct SmtpListener::Impl {
     tcp_layer.socket().shutdown(tcp::socket::shutdown_both, ignored);
   }
 
-  awaitable<void> accept_loop() {
-    asio::steady_timer backoff(io);
-    for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
-      if (ec) {
-        if (stopping.load() || ec == asio::error::operation_aborted) co_return;
-        backoff.expires_after(std::chrono::milliseconds(100));  // EMFILE and friends
-        co_await backoff.async_wait(use_nothrow);
-        continue;
-      }
-      ++connections;
-      asio::co_spawn(io, session(std::move(socket)), [name = options.name](std::exception_ptr e) {
-        if (!e) return;
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-          base::log().error("{} session failed: {}", name, ex.what());
-        }
-      });
-    }
-  }
 };
 
 SmtpListener::SmtpListener(SmtpListenerOptions options, SmtpBackend& backend)
@@ -413,7 +392,10 @@ base::Status SmtpListener::start() {
   SESAME_CHECK(impl_->load_tls());
   SESAME_CHECK(in_networks("127.0.0.1", o.trusted_networks));  // every CIDR parses
   SESAME_CHECK(open_acceptor(impl_->acceptor, o.listen));
-  asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+  asio::co_spawn(impl_->io,
+                 accept_loop(impl_->acceptor, impl_->stopping, impl_->connections,
+                             [impl = impl_.get()](tcp::socket s) { return impl->session(std::move(s)); }, impl_->options.name),
+                 asio::detached);
   impl_->threads.emplace_back([this] {
     pthread_setname_np(pthread_self(), "sesame-smtp-io");
     impl_->io.run();
