@@ -27,8 +27,15 @@ base::HttpResponse capture_view(service::Services& services, const base::HttpReq
 }
 
 base::HttpResponse verification_link_view(service::Services& services, const base::HttpRequest& req) {
+  std::string redirect;
   auto st = service::confirm_verification_link(services, req.query_param("account"), req.query_param("region"),
-                                               req.query_param("identity"), req.query_param("token"));
+                                               req.query_param("identity"), req.query_param("token"), &redirect);
+  // A custom verification template's SuccessRedirectionURL / FailureRedirectionURL (http(s) only).
+  if (redirect.rfind("https://", 0) == 0 || redirect.rfind("http://", 0) == 0) {
+    bool bad = redirect.find_first_of("\r\n") != std::string::npos;
+    if (!bad && (st.ok() || st.error().code != base::ErrorCode::kInternal))
+      return base::HttpResponse{302, {{"Location", redirect}, {"Cache-Control", "no-store"}}, ""};
+  }
   auto page = [](int status, const std::string& title, const std::string& text) {
     return base::HttpResponse{status, {{"Content-Type", "text/html; charset=utf-8"}, {"Cache-Control", "no-store"}},
                               "<!DOCTYPE html><html><head><title>" + title + "</title></head><body><h1>" + title +

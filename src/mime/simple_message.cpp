@@ -46,8 +46,7 @@ std::string text_part(const TextPart& p, const char* subtype) {
   std::string out = "Content-Type: text/" + std::string(subtype) + "; charset=" + p.charset + "\r\n";
   out += std::string("Content-Transfer-Encoding: ") + (seven_bit ? "7bit" : "quoted-printable") + "\r\n\r\n";
   out += seven_bit ? body : quoted_printable(body);
-  if (out.size() < 2 || out.compare(out.size() - 2, 2, "\r\n") != 0) out += "\r\n";
-  return out;
+  return out;  // no line break added: in a multipart, the one before the delimiter is the delimiter's
 }
 
 std::string guess_type(const std::string& file) {
@@ -83,10 +82,10 @@ base::Result<std::string> attachment_part(const Attachment& a) {
   if (!a.content_id.empty()) out += "Content-ID: <" + a.content_id + ">\r\n";
   if (!a.description.empty()) out += "Content-Description: " + encode_words(a.description) + "\r\n";
   if (a.transfer_encoding == "quoted-printable") {
-    out += "Content-Transfer-Encoding: quoted-printable\r\n\r\n" + quoted_printable(a.raw) + "\r\n";
+    out += "Content-Transfer-Encoding: quoted-printable\r\n\r\n" + quoted_printable(a.raw);
   } else if (a.transfer_encoding == "7bit") {
     if (!is_ascii(a.raw) || !lines_within(a.raw, 998)) return bad("Attachment " + a.file_name + " is not 7-bit data.");
-    out += "Content-Transfer-Encoding: 7bit\r\n\r\n" + crlf(a.raw) + "\r\n";
+    out += "Content-Transfer-Encoding: 7bit\r\n\r\n" + crlf(a.raw);
   } else {
     out += "Content-Transfer-Encoding: base64\r\n\r\n" + base64_lines(a.raw);
   }
@@ -96,7 +95,9 @@ base::Result<std::string> attachment_part(const Attachment& a) {
 std::string multipart(const char* subtype, const std::vector<std::string>& parts) {
   std::string boundary = "=_sesame_" + base::token(24);
   std::string out = "Content-Type: multipart/" + std::string(subtype) + "; boundary=\"" + boundary + "\"\r\n\r\n";
-  for (const auto& p : parts) out += "--" + boundary + "\r\n" + p;
+  // RFC 2046 §5.1.1: the CRLF before "--boundary" belongs to the delimiter, so a part's own
+  // final line break survives only when one more is written.
+  for (const auto& p : parts) out += "--" + boundary + "\r\n" + p + "\r\n";
   out += "--" + boundary + "--\r\n";
   return out;
 }
@@ -123,7 +124,7 @@ base::Result<std::string> build_simple(const SimpleMessage& m) {
   if (!m.text && !m.html && m.attachments.empty()) return bad("The message must have a text or HTML body.");
 
   std::string h;
-  h += "From: " + format_mailbox(m.from) + "\r\n";
+  if (!m.from.address.empty()) h += "From: " + format_mailbox(m.from) + "\r\n";  // none in test renders
   if (!m.to.empty()) h += "To: " + address_list(m.to) + "\r\n";
   if (!m.cc.empty()) h += "Cc: " + address_list(m.cc) + "\r\n";
   if (!m.reply_to.empty()) h += "Reply-To: " + address_list(m.reply_to) + "\r\n";
@@ -158,6 +159,7 @@ base::Result<std::string> build_simple(const SimpleMessage& m) {
     body = multipart("mixed", attached);
   }
   // `body` starts with its own Content-Type (and CTE) lines, which end the header block.
+  if (body.size() < 2 || body.compare(body.size() - 2, 2, "\r\n") != 0) body += "\r\n";
   return h + body;
 }
 

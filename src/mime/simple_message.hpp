@@ -31,7 +31,7 @@ struct Attachment {
 };
 
 struct SimpleMessage {
-  Mailbox from;
+  Mailbox from;  // no From header when its address is empty (TestRenderTemplate)
   std::vector<Mailbox> to, cc, reply_to;
   TextPart subject;
   std::optional<TextPart> text, html;

@@ -107,6 +107,7 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
   std::vector<mime::Mailbox> rcpts;
   mime::Mailbox from;
   std::string header_from;  // raw content: the From header's address (verified too)
+  std::optional<std::string> render_error;  // templated: why the template did not render
   json capture{{"Id", id}, {"Region", c.region}, {"Timestamp", base::format_iso8601(now)}};
   if (sub.raw) {
     mime::RawLimits limits;
@@ -144,6 +145,21 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
       capture["Source"] = from.address;
     }
   } else {
+    if (sub.templated) {
+      auto rendered = render_template(*sub.templated->compiled, sub.templated->data);
+      SimpleContent sc;
+      sc.headers = sub.templated->headers;
+      if (rendered.ok()) {
+        sc.subject = std::move(rendered.value().subject);
+        sc.text = std::move(rendered.value().text);
+        sc.html = std::move(rendered.value().html);
+      } else {
+        if (rendered.error().code == ErrorCode::kInternal) return rendered.error();
+        render_error = rendered.error().message;
+        sc.text = mime::TextPart{"", "UTF-8"};
+      }
+      sub.simple = std::move(sc);
+    }
     if (!sub.simple) return base::make_error(ErrorCode::kInvalidParameter, "The message has no content.");
     SESAME_ASSIGN(from, mime::parse_mailbox(sub.source));
     mime::SimpleMessage sm;
@@ -182,6 +198,10 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
       capture["Subject"] = sub.simple->subject.data;
       capture["Body"] = json{{"text_part", sub.simple->text ? json(sub.simple->text->data) : json()},
                              {"html_part", sub.simple->html ? json(sub.simple->html->data) : json()}};
+      if (sub.templated) {  // LocalStack's fields for templated sends
+        capture["Template"] = sub.templated->compiled->name;
+        capture["TemplateData"] = sub.templated->data.dump();
+      }
     }
   }
   if (rcpts.empty()) return base::make_error(ErrorCode::kInvalidParameter, "Missing final '@domain'");
@@ -233,7 +253,8 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
       std::string list;
       for (std::size_t i = 0; i < failed.size(); ++i) list += (i ? ", " : "") + failed[i];
       return base::make_error(ErrorCode::kRejected,
-                              "Email address is not verified. The following identities failed the check in region " + region_upper + ": " + list);
+                              "Email address is not verified. The following identities failed the check in region " + region_upper + ": " + list,
+                              "recipient");
     }
   }
 
@@ -264,7 +285,7 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
 
   // 6. DKIM: the From domain's key, when its DKIM is enabled and verified.
   std::string wire = built.empty() ? mime::serialize(msg) : std::move(built);
-  {
+  if (!render_error) {
     auto normalized = identity::normalize(from_domain);
     if (dom && dom->contains("dkim") && s_.signer) {
       const json& k = (*dom)["dkim"];
@@ -326,6 +347,15 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
     capture["Destination"] = capture.value("Destination", json{{"ToAddresses", destination}});
     meta["capture"] = std::move(capture);
   }
+  if (render_error) {
+    // SES accepts the call, then fails to render: no message, a Rendering Failure event.
+    json failure{{"errorMessage", *render_error}, {"templateName", sub.templated->compiled->name}};
+    Prepared out{id, store::MessageRecord{}, store::EventRecord{c.account_id, c.region, id, "Rendering Failure",
+                                                                R"({"eventType":"Rendering Failure","mail":)" + mail_json +
+                                                                    R"(,"failure":)" + failure.dump() + "}", now}};
+    out.render_failed = true;
+    return out;
+  }
   Prepared out{id,
                 store::MessageRecord{id, c.account_id, c.region, now, from.address, addresses, meta.dump(), std::move(wire),
                                      s_.settings.capture},
@@ -336,17 +366,49 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
 }
 
 namespace {
-base::Status insert_prepared(store::Txn& t, const store::MessageRecord& record, const store::EventRecord& ev) {
-  SESAME_CHECK(t.insert_message(record));
+base::Status insert_prepared(store::Txn& t, const store::MessageRecord& record, const store::EventRecord& ev,
+                             bool render_failed) {
+  if (!render_failed) SESAME_CHECK(t.insert_message(record));
   return t.insert_event(ev);
+}
+
+/// Errors that do not depend on the destination: a bulk request fails as a whole.
+bool request_level(const base::Error& e) {
+  return (e.code == ErrorCode::kRejected && e.subject != "recipient") || e.code == ErrorCode::kNotFound ||
+         e.code == ErrorCode::kPaused || e.code == ErrorCode::kUnavailable || e.code == ErrorCode::kInternal;
 }
 }  // namespace
 
 Result<std::string> Sending::accept(const Caller& c, Submission sub) {
   SESAME_ASSIGN(auto p, prepare(c, std::move(sub)));
-  SESAME_CHECK(s_.store.write([&](store::Txn& t) { return insert_prepared(t, p.record, p.event); }));
-  if (!s_.settings.capture) s_.intake->submit(std::move(p.record));
+  SESAME_CHECK(s_.store.write([&](store::Txn& t) { return insert_prepared(t, p.record, p.event, p.render_failed); }));
+  if (!s_.settings.capture && !p.render_failed) s_.intake->submit(std::move(p.record));
   return p.id;
+}
+
+Result<std::vector<Result<std::string>>> Sending::accept_bulk(const Caller& c, std::vector<Submission> subs) {
+  std::vector<std::optional<Prepared>> prepared(subs.size());
+  std::vector<Result<std::string>> out;
+  out.reserve(subs.size());
+  for (std::size_t i = 0; i < subs.size(); ++i) {
+    auto p = prepare(c, std::move(subs[i]));
+    if (!p.ok() && i == 0 && request_level(p.error())) return p.error();
+    if (p.ok()) {
+      out.emplace_back(p.value().id);
+      prepared[i] = std::move(p).value();
+    } else {
+      out.emplace_back(p.error());
+    }
+  }
+  auto st = s_.store.write([&](store::Txn& t) -> base::Status {
+    for (const auto& p : prepared)
+      if (p) SESAME_CHECK(insert_prepared(t, p->record, p->event, p->render_failed));
+    return base::ok_status();
+  });
+  if (!st.ok()) return st.error();
+  for (auto& p : prepared)
+    if (p && !p->render_failed && !s_.settings.capture) s_.intake->submit(std::move(p->record));
+  return out;
 }
 
 void Sending::accept_async(const Caller& c, Submission sub, std::function<void(base::Result<std::string>)> done) {
@@ -354,10 +416,10 @@ void Sending::accept_async(const Caller& c, Submission sub, std::function<void(b
   if (!prepared.ok()) return done(prepared.error());
   auto p = std::make_shared<Prepared>(std::move(prepared).value());
   Services* services = &s_;
-  s_.store.write_async([p](store::Txn& t) { return insert_prepared(t, p->record, p->event); },
+  s_.store.write_async([p](store::Txn& t) { return insert_prepared(t, p->record, p->event, p->render_failed); },
                        [services, p, done = std::move(done)](base::Status st) {
                          if (!st.ok()) return done(st.error());
-                         if (!services->settings.capture) services->intake->submit(std::move(p->record));
+                         if (!services->settings.capture && !p->render_failed) services->intake->submit(std::move(p->record));
                          done(p->id);
                        });
 }

@@ -19,6 +19,7 @@
 #include "queue/throttle.hpp"
 #include "service/documents.hpp"
 #include "service/quota.hpp"
+#include "service/rendering.hpp"
 
 namespace sesame::service {
 
@@ -29,6 +30,15 @@ struct SimpleContent {
   std::vector<mime::Attachment> attachments;
 };
 
+/// A templated send: the compiled template and this message's data. Rendered by accept();
+/// a rendering failure still yields a MessageId and records a Rendering Failure event
+/// instead of a message (SES renders after accepting).
+struct TemplatedContent {
+  std::shared_ptr<const CompiledTemplate> compiled;
+  templating::Data data;
+  std::vector<std::pair<std::string, std::string>> headers;  // v2 Template.Headers
+};
+
 struct Submission {
   std::string operation;  // "SendEmail", "SendRawEmail" (the ses:operation tag)
   bool v2 = false;
@@ -37,6 +47,7 @@ struct Submission {
   std::vector<std::string> reply_to;
   std::optional<SimpleContent> simple;
   std::optional<std::string> raw;  // decoded bytes
+  std::optional<TemplatedContent> templated;
   std::string configuration_set;
   std::vector<std::pair<std::string, std::string>> tags;
   std::size_t max_bytes = 10u << 20;  // v1: 10 MB; v2: 40 MB
@@ -51,12 +62,18 @@ class Sending {
   /// commit) or SES's error, on this thread when the checks refuse, else on the store's
   /// writer thread. `done` must be short (post the answer elsewhere, never write()).
   void accept_async(const Caller& caller, Submission submission, std::function<void(base::Result<std::string>)> done);
+  /// Bulk sends: each submission is checked and prepared as accept() does, then all that
+  /// passed are committed in one transaction. One result per submission, in order. An
+  /// error every destination shares (configuration set, sender, sending paused) is
+  /// returned for the whole request instead, before anything is counted or committed.
+  base::Result<std::vector<base::Result<std::string>>> accept_bulk(const Caller& caller, std::vector<Submission> submissions);
 
  private:
   struct Prepared {
     std::string id;
     store::MessageRecord record;
     store::EventRecord event;
+    bool render_failed = false;  // only the Rendering Failure event is written
   };
   /// Everything before the commit: checks, MIME, DKIM, the records to write.
   base::Result<Prepared> prepare(const Caller& c, Submission submission);

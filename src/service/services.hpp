@@ -14,6 +14,7 @@
 #include "queue/scheduler.hpp"
 #include "queue/throttle.hpp"
 #include "service/handler.hpp"
+#include "service/rendering.hpp"
 #include "store/store.hpp"
 
 namespace sesame::service {
@@ -79,6 +80,7 @@ struct Services {
   mailauth::dkim::Signer* signer = nullptr;  // set by the runtime; signs outgoing mail
   queue::Intake* intake = nullptr;            // set by the runtime in deliver mode
   SendCounters counters;
+  TemplateCache templates;
 };
 
 void register_identities_v1(HandlerTable& table, Services& services);
