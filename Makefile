@@ -73,9 +73,11 @@ bench: build
 	  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+	@if [ ! -d bench/js/node_modules ]; then cd bench/js && npm ci --no-audit --no-fund --loglevel=error; fi
 	bash bench/api_bench.sh
 	bash bench/delivery_bench.sh
 	bash bench/submission_bench.sh
+	bash bench/template_bench.sh
 
 fuzz: deps
 	@command -v clang++ >/dev/null 2>&1 && dpkg-query -W libclang-rt-14-dev >/dev/null 2>&1 || \

@@ -17,19 +17,12 @@ work=$(mktemp -d /tmp/sesame-bench.XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$1/$2" && return 0; sleep 0.1; done; echo "server on $1 did not start" >&2; return 1; }
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
 sport=$(free_port)
-cat > "$work/sesame.toml" <<TOML
-data_dir = "$work/data"
-log_level = "warn"
-[api]
-listen = "127.0.0.1:$sport"
-TOML
+sesame_config "$work/data" "$sport" > "$work/sesame.toml"
 "$SESAME" serve --config "$work/sesame.toml" 2>"$work/sesame.log" & pids+=($!)
 sesame_pid=$!
 wait_http "$sport" _sesame/health
@@ -46,7 +39,6 @@ else
   echo "moto is not installed for $MOTO_PYTHON: Sesame figures only, no ratio"
 fi
 
-cpu_ms() { awk '{print ($14+$15)*10}' "/proc/$1/stat"; }  # utime+stime in ms (100 Hz)
 declare -A R P99 CPU
 run() {  # name port workload pid
   local before after line

@@ -3,7 +3,9 @@
 // calls/s and latency percentiles as one line of key=value pairs.
 //
 // usage: api_load HOST:PORT WORKLOAD CONNECTIONS MAX_CALLS MAX_SECONDS AKID SECRET [NAME_PREFIX]
-// workloads: v2-get-account, v2-create-template, v2-send-email, v1-get-send-quota, v1-create-template
+// workloads: v2-get-account, v2-create-template, v2-send-email, v1-get-send-quota, v1-create-template,
+//            v2-send-bulk, v1-send-bulk (50 destinations, template "bulk"; BULK_DATA holds its
+//            default data as JSON, each destination replaces user.firstName)
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -19,6 +21,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "api/sigv4.hpp"
 #include "base/clock.hpp"
@@ -115,6 +119,37 @@ std::string build(const std::string& workload, const std::string& host, const st
              R"("]},"Content":{"Simple":{"Subject":{"Data":"bench message )" + unique +
              R"("},"Body":{"Text":{"Data":")" + text + R"("}}}}})";
     r.headers.emplace_back("Content-Type", "application/json");
+  } else if (workload == "v2-send-bulk" || workload == "v1-send-bulk") {
+    const char* data = std::getenv("BULK_DATA");
+    const std::string defaults = data ? data : "{}";
+    const char* from = std::getenv("SEND_FROM");
+    const std::string sender = from ? from : "sender@bench.test";
+    r.method = "POST";
+    if (workload == "v2-send-bulk") {
+      nlohmann::json body{{"FromEmailAddress", sender},
+                          {"DefaultContent", {{"Template", {{"TemplateName", "bulk"}, {"TemplateData", defaults}}}}}};
+      for (int i = 0; i < 50; ++i)
+        body["BulkEmailEntries"].push_back(
+            {{"Destination", {{"ToAddresses", {"rcpt" + std::to_string(i) + "@sink.test"}}}},
+             {"ReplacementEmailContent",
+              {{"ReplacementTemplate",
+                {{"ReplacementTemplateData", R"({"user":{"firstName":"Reader )" + std::to_string(i) + " " + unique + R"("}})"}}}}}});
+      r.target = "/v2/email/outbound-bulk-emails";
+      r.body = body.dump();
+      r.headers.emplace_back("Content-Type", "application/json");
+    } else {
+      using sesame::base::percent_encode;
+      r.target = "/";
+      r.body = "Action=SendBulkTemplatedEmail&Version=2010-12-01&Source=" + percent_encode(sender) +
+               "&Template=bulk&DefaultTemplateData=" + percent_encode(defaults);
+      for (int i = 0; i < 50; ++i) {
+        const std::string m = "&Destinations.member." + std::to_string(i + 1);
+        r.body += m + ".Destination.ToAddresses.member.1=" + percent_encode("rcpt" + std::to_string(i) + "@sink.test") + m +
+                  ".ReplacementTemplateData=" +
+                  percent_encode(R"({"user":{"firstName":"Reader )" + std::to_string(i) + " " + unique + R"("}})");
+      }
+      r.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
+    }
   } else if (workload == "v1-get-send-quota") {
     r.method = "POST";
     r.target = "/";

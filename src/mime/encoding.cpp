@@ -25,16 +25,17 @@ bool lines_within(std::string_view s, std::size_t max) {
 std::string crlf(std::string_view text) {
   std::string out;
   out.reserve(text.size() + text.size() / 40);
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '\r') {
-      out += "\r\n";
-      if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
-    } else if (c == '\n') {
-      out += "\r\n";
-    } else {
-      out.push_back(c);
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t j = text.find_first_of("\r\n", i);
+    if (j == std::string_view::npos) {
+      out.append(text.substr(i));
+      break;
     }
+    out.append(text.substr(i, j - i));
+    out += "\r\n";
+    i = j + 1;
+    if (text[j] == '\r' && i < text.size() && text[i] == '\n') ++i;
   }
   return out;
 }

@@ -2,6 +2,10 @@
 // §4.4 (raw headers), §5 (message ids), §6 (the Send event record).
 #include "service/sending.hpp"
 
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
 #include "base/encoding.hpp"
 #include "base/ids.hpp"
 #include "mime/raw_message.hpp"
@@ -388,17 +392,35 @@ Result<std::string> Sending::accept(const Caller& c, Submission sub) {
 
 Result<std::vector<Result<std::string>>> Sending::accept_bulk(const Caller& c, std::vector<Submission> subs) {
   std::vector<std::optional<Prepared>> prepared(subs.size());
+  std::vector<std::optional<base::Error>> failed(subs.size());
+  auto run = [&](std::size_t i) {
+    auto p = prepare(c, std::move(subs[i]));
+    if (p.ok()) prepared[i] = std::move(p).value();
+    else failed[i] = p.error();
+  };
+  // The first destination alone: an error every destination would share ends the request
+  // before anything else is counted.
+  if (!subs.empty()) {
+    run(0);
+    if (failed[0] && request_level(*failed[0])) return *failed[0];
+  }
+  // The rest on the cores available (rendering and DKIM signing dominate; prepare() is
+  // thread-safe, as concurrent SMTP sessions already use it).
+  const std::size_t helpers =
+      std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()), 4) - 1;
+  std::atomic<std::size_t> next{1};
+  auto drain = [&] {
+    for (std::size_t i = next++; i < subs.size(); i = next++) run(i);
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t h = 0; h < helpers && subs.size() > 8; ++h) threads.emplace_back(drain);
+  drain();
+  for (auto& t : threads) t.join();
   std::vector<Result<std::string>> out;
   out.reserve(subs.size());
   for (std::size_t i = 0; i < subs.size(); ++i) {
-    auto p = prepare(c, std::move(subs[i]));
-    if (!p.ok() && i == 0 && request_level(p.error())) return p.error();
-    if (p.ok()) {
-      out.emplace_back(p.value().id);
-      prepared[i] = std::move(p).value();
-    } else {
-      out.emplace_back(p.error());
-    }
+    if (prepared[i]) out.emplace_back(prepared[i]->id);
+    else out.emplace_back(*failed[i]);
   }
   auto st = s_.store.write([&](store::Txn& t) -> base::Status {
     for (const auto& p : prepared)

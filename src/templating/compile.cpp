@@ -384,6 +384,8 @@ class Compiler {
     if (!delimiter(c, c.i)) return error_at(c.at(), "Unexpected '" + std::string(1, c.s[c.i]) + "' in the expression");
     if (p.data && p.parts.empty()) return error_at(c.base + start, "'@' without a name");
     p.original = std::string(c.s.substr(start, c.i - start));
+    p.hints = std::make_unique<std::atomic<std::uint32_t>[]>(p.parts.size());
+    for (std::size_t i = 0; i < p.parts.size(); ++i) p.hints[i].store(0, std::memory_order_relaxed);
     if (!p.scoped && !p.data && !p.parts.empty() && p.depth == 0)
       for (const auto& names : block_params_)
         if (std::find(names.begin(), names.end(), p.parts[0]) != names.end()) p.block_param = true;

@@ -3,6 +3,8 @@
 // walks it without looking at the source again.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -21,6 +23,9 @@ struct Path {
   bool data = false;               // @index, @root.x …
   bool scoped = false;             // this., ./, ../ : never a helper, never a block param
   bool block_param = false;        // first part names a block parameter in lexical scope
+  /// Per part, where in its object the key was found last time: data of one shape is
+  /// looked up without scanning. Relaxed atomics: renders share a compiled template.
+  std::unique_ptr<std::atomic<std::uint32_t>[]> hints;
 };
 
 struct Call;

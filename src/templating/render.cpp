@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <optional>
+#include <type_traits>
 
 #include "templating/program.hpp"
 
@@ -14,30 +16,59 @@ using base::ErrorCode;
 using base::Result;
 using base::Status;
 
-/// A value during rendering: a reference into the data, a computed value, or undefined.
-class Value {
- public:
-  Value() = default;
-  static Value ref(const Data* p) {
-    Value v;
-    v.p_ = p;
-    return v;
-  }
-  static Value owned(Data d) {
-    Value v;
-    v.owned_ = std::move(d);
-    v.has_owned_ = true;
-    return v;
-  }
-  const Data* get() const { return has_owned_ ? &owned_ : p_; }
-  bool defined() const { return has_owned_ || p_ != nullptr; }
-  bool is_owned() const { return has_owned_; }
+/// A value during rendering: a reference into the data (or a literal), a computed scalar
+/// (a length or @index, @first/@last, @key), or undefined. Cheap to copy: nothing owned.
+struct Value {
+  enum class Kind : std::uint8_t { kUndefined, kRef, kNumber, kBool, kKey };
+  // 16 bytes and trivially copyable: returned in registers (this is the hot path).
+  union {
+    const Data* ref;          // kRef
+    const std::string* key;   // kKey
+    std::uint64_t number;     // kNumber
+  };
+  Kind kind = Kind::kUndefined;
+  bool flag = false;  // kBool
 
- private:
-  const Data* p_ = nullptr;
-  Data owned_;
-  bool has_owned_ = false;
+  Value() : ref(nullptr) {}
+  static Value of(const Data* p) {
+    Value v;
+    v.kind = Kind::kRef;
+    v.ref = p;
+    return v;
+  }
+  static Value of_number(std::uint64_t n) {
+    Value v;
+    v.kind = Kind::kNumber;
+    v.number = n;
+    return v;
+  }
+  static Value of_bool(bool b) {
+    Value v;
+    v.kind = Kind::kBool;
+    v.flag = b;
+    return v;
+  }
+  static Value of_key(const std::string* k) {
+    Value v;
+    v.kind = Kind::kKey;
+    v.key = k;
+    return v;
+  }
+  bool defined() const { return kind != Kind::kUndefined; }
+  bool is(Data::value_t t) const { return kind == Kind::kRef && ref->type() == t; }
+  /// As a JSON value; `storage` keeps a computed one alive.
+  const Data* data(Data& storage) const {
+    switch (kind) {
+      case Kind::kRef: return ref;
+      case Kind::kNumber: storage = number; return &storage;
+      case Kind::kBool: storage = flag; return &storage;
+      case Kind::kKey: storage = *key; return &storage;
+      case Kind::kUndefined: break;
+    }
+    return nullptr;
+  }
 };
+static_assert(sizeof(Value) == 16 && std::is_trivially_copyable_v<Value>);
 
 struct Frame {
   const Data* context = nullptr;
@@ -50,7 +81,7 @@ struct Frame {
   const std::string* key = nullptr;
   // block parameters (as |a b|)
   const std::vector<std::string>* block_param_names = nullptr;
-  const Data* block_param_values[2] = {nullptr, nullptr};
+  Value block_param_values[2];
 };
 
 /// JavaScript's Number.prototype.toString for a double (ECMA-262 Number::toString).
@@ -136,6 +167,21 @@ void append_value(std::string& out, const Data& v) {
   }
 }
 
+void append_value(std::string& out, const Value& v) {
+  switch (v.kind) {
+    case Value::Kind::kRef: append_value(out, *v.ref); break;
+    case Value::Kind::kNumber: {
+      char buf[24];
+      auto r = std::to_chars(buf, buf + sizeof buf, v.number);
+      out.append(buf, r.ptr);
+      break;
+    }
+    case Value::Kind::kBool: out += v.flag ? "true" : "false"; break;
+    case Value::Kind::kKey: out += *v.key; break;
+    case Value::Kind::kUndefined: break;
+  }
+}
+
 std::size_t utf16_length(const std::string& s) {
   std::size_t n = 0;
   for (unsigned char c : s) {
@@ -145,33 +191,96 @@ std::size_t utf16_length(const std::string& s) {
   return n;
 }
 
-/// value[part], as JavaScript property access does for JSON values.
-Value member(const Data* v, const std::string& part) {
-  if (v == nullptr) return {};
-  if (v->is_object()) {
-    for (const auto& kv : v->get_ref<const Data::object_t&>())
-      if (kv.first == part) return Value::ref(&kv.second);
+/// Key equality without a call: keys are short, and most comparisons are the one that hits.
+[[gnu::always_inline]] inline bool same_key(const std::string& a, const std::string& b) {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* x = a.data();
+  const char* y = b.data();
+  if (n >= 8) {
+    std::uint64_t u, v;
+    for (std::size_t i = 0; i + 8 < n; i += 8) {
+      std::memcpy(&u, x + i, 8);
+      std::memcpy(&v, y + i, 8);
+      if (u != v) return false;
+    }
+    std::memcpy(&u, x + n - 8, 8);  // the last 8 bytes (overlapping is fine)
+    std::memcpy(&v, y + n - 8, 8);
+    return u == v;
+  }
+  if (n >= 4) {
+    std::uint32_t u, v, w, z;
+    std::memcpy(&u, x, 4);
+    std::memcpy(&v, y, 4);
+    std::memcpy(&w, x + n - 4, 4);
+    std::memcpy(&z, y + n - 4, 4);
+    return u == v && w == z;
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    if (x[i] != y[i]) return false;
+  return true;
+}
+
+/// value[part], as JavaScript property access does for JSON values. `hint` remembers where
+/// the key was found, so data of the same shape is not scanned again.
+Value member(const Value& v, const std::string& part, std::atomic<std::uint32_t>* hint) {
+  if (v.kind == Value::Kind::kKey && part == "length") return Value::of_number(utf16_length(*v.key));
+  if (v.kind != Value::Kind::kRef) return {};
+  const Data* d = v.ref;
+  if (d->is_object()) {
+    const auto& o = d->get_ref<const Data::object_t&>();  // a vector of (key, value)
+    const auto first = o.begin();
+    const std::size_t size = o.size();
+    std::uint32_t h = hint ? hint->load(std::memory_order_relaxed) : 0;
+    if (h < size && same_key(first[h].first, part)) return Value::of(&first[h].second);
+    for (std::size_t i = 0; i < size; ++i)
+      if (same_key(first[i].first, part)) {
+        if (hint) hint->store(std::uint32_t(i), std::memory_order_relaxed);
+        return Value::of(&first[i].second);
+      }
     return {};
   }
-  if (v->is_array()) {
-    if (part == "length") return Value::owned(Data(v->size()));
+  if (d->is_array()) {
+    if (part == "length") return Value::of_number(d->size());
     std::size_t idx = 0;
     auto r = std::from_chars(part.data(), part.data() + part.size(), idx);
     if (r.ec == std::errc() && r.ptr == part.data() + part.size() && !part.empty() && (part.size() == 1 || part[0] != '0') &&
-        idx < v->size())
-      return Value::ref(&(*v)[idx]);
+        idx < d->size())
+      return Value::of(&(*d)[idx]);
     return {};
   }
-  if (v->is_string() && part == "length") return Value::owned(Data(utf16_length(v->get_ref<const std::string&>())));
+  if (d->is_string() && part == "length") return Value::of_number(utf16_length(d->get_ref<const std::string&>()));
   return {};
 }
 
-Value walk(Value v, const std::vector<std::string>& parts, std::size_t from) {
-  for (std::size_t i = from; i < parts.size() && v.defined(); ++i) v = member(v.get(), parts[i]);
+[[gnu::always_inline]] inline Value walk(Value v, const Path& path, std::size_t from) {
+  for (std::size_t i = from; i < path.parts.size() && v.defined(); ++i) {
+    // The common case inline: an object whose key is where it was last time.
+    if (v.kind == Value::Kind::kRef && v.ref->is_object()) {
+      const auto& o = v.ref->get_ref<const Data::object_t&>();
+      const std::uint32_t h = path.hints[i].load(std::memory_order_relaxed);
+      if (h < o.size() && same_key(o.begin()[h].first, path.parts[i])) {
+        v = Value::of(&o.begin()[h].second);
+        continue;
+      }
+    }
+    v = member(v, path.parts[i], &path.hints[i]);
+  }
   return v;
 }
 
 /// Handlebars' `if` test: false for undefined, null, false, "", 0, NaN and [].
+bool truthy(const Data* v, bool include_zero);
+bool truthy(const Value& v, bool include_zero) {
+  switch (v.kind) {
+    case Value::Kind::kRef: return truthy(v.ref, include_zero);
+    case Value::Kind::kNumber: return include_zero || v.number != 0;
+    case Value::Kind::kBool: return v.flag;
+    case Value::Kind::kKey: return !v.key->empty();
+    case Value::Kind::kUndefined: break;
+  }
+  return false;
+}
 bool truthy(const Data* v, bool include_zero) {
   if (v == nullptr) return false;
   switch (v->type()) {
@@ -191,42 +300,64 @@ bool truthy(const Data* v, bool include_zero) {
 }
 
 /// Handlebars' isEmpty (used by `with` and `each`): like `if`, except that 0 is not empty.
-bool empty_value(const Data* v) { return !truthy(v, true); }
+bool empty_value(const Value& v) { return !truthy(v, true); }
 
+/// The renderer's hot path returns bool (false: error_ holds why), not Status: a Result
+/// per node costs more than the work for most nodes.
 class Renderer {
  public:
   Renderer(const Data& root, std::string& out, const RenderLimits& limits)
       : root_(root), out_(out), limits_(limits), start_(out.size()) {}
 
-  Status program(const Program* p, const Data* context, const Frame* parent, Frame* frame_template = nullptr) {
-    if (p == nullptr) return base::ok_status();
-    if (++depth_ > limits_.max_call_depth) return limit("blocks and partials are active more than " + std::to_string(limits_.max_call_depth) + " deep");
-    Frame f = frame_template ? *frame_template : Frame{};
+  /// Runs `p` in frame `f` (its context, parent and block data already set).
+  bool program(const Program* p, Frame& f) {
+    if (p == nullptr) return true;
+    if (++depth_ > limits_.max_call_depth)
+      return fail(limit("blocks and partials are active more than " + std::to_string(limits_.max_call_depth) + " deep"));
+    f.program = p;
+    for (const Node& n : p->nodes)
+      if (!node(n, f)) return false;
+    --depth_;
+    return true;
+  }
+  /// Runs `p` with `context` in a frame of its own below `parent`.
+  bool program(const Program* p, const Data* context, const Frame* parent) {
+    if (p == nullptr) return true;
+    Frame f;
     f.context = context;
     f.parent = parent;
-    f.program = p;
-    for (const Node& n : p->nodes) SESAME_CHECK(node(n, f));
-    --depth_;
-    return base::ok_status();
+    return program(p, f);
   }
+  base::Error error() const { return error_ ? *error_ : base::make_error(ErrorCode::kInternal, "no error"); }
 
  private:
-  Status limit(const std::string& what) const {
+  [[gnu::noinline]] bool fail(base::Error e) {
+    error_ = std::move(e);
+    return false;
+  }
+  [[gnu::noinline]] static base::Error limit(const std::string& what) {
     return base::make_error(ErrorCode::kLimitExceeded, "Rendering stopped: " + what + ".");
   }
-  Status step() {
-    if (++steps_ > limits_.max_steps) return limit("the template needs more than " + std::to_string(limits_.max_steps) + " steps");
-    if (out_.size() - start_ > limits_.max_output_bytes)
-      return limit("the output is larger than " + std::to_string(limits_.max_output_bytes) + " bytes");
-    return base::ok_status();
+  [[gnu::noinline]] bool step_error() {
+    if (steps_ > limits_.max_steps)
+      return fail(limit("the template needs more than " + std::to_string(limits_.max_steps) + " steps"));
+    return fail(limit("the output is larger than " + std::to_string(limits_.max_output_bytes) + " bytes"));
   }
-  static base::Error missing(const std::string& name) {
-    return base::make_error(ErrorCode::kNotFound, "Attribute '" + name + "' is not present in the rendering data.",
-                            "rendering-attribute");
+  bool step() {  // false when a limit is reached
+    if (++steps_ <= limits_.max_steps && out_.size() - start_ <= limits_.max_output_bytes) return true;
+    return step_error();
   }
-  static base::Error failure(const Node& n, const std::string& what) {
-    return base::make_error(ErrorCode::kInvalidParameter,
-                            what + " (line " + std::to_string(n.line) + ", column " + std::to_string(n.column) + ")");
+  [[gnu::noinline]] bool missing(const std::string& name) {
+    return fail(base::make_error(ErrorCode::kNotFound, "Attribute '" + name + "' is not present in the rendering data.",
+                                 "rendering-attribute"));
+  }
+  [[gnu::noinline]] bool failure(const Node& n, const std::string& what) {
+    return fail(base::make_error(ErrorCode::kInvalidParameter,
+                                 what + " (line " + std::to_string(n.line) + ", column " + std::to_string(n.column) + ")"));
+  }
+  static const std::string& name_of(const Expr& head) {
+    static const std::string literal = "(literal)";
+    return head.kind == Expr::Kind::kPath ? head.path.original : literal;
   }
 
   Value resolve(const Path& path, const Frame& f) const {
@@ -234,26 +365,26 @@ class Renderer {
       const std::string& name = path.parts[0];
       Value v;
       if (name == "root") {
-        v = Value::ref(&root_);
+        v = Value::of(&root_);
       } else {
         const Frame* it = &f;
         while (it && !it->iteration) it = it->parent;
         if (!it) return {};
-        if (name == "index") v = Value::owned(Data(it->index));
-        else if (name == "first") v = Value::owned(Data(it->first));
-        else if (name == "last") v = Value::owned(Data(it->last));
-        else if (name == "key" && it->key) v = Value::owned(Data(*it->key));
-        else if (name == "key") v = Value::owned(Data(it->index));
+        if (name == "index") v = Value::of_number(it->index);
+        else if (name == "first") v = Value::of_bool(it->first);
+        else if (name == "last") v = Value::of_bool(it->last);
+        else if (name == "key" && it->key) v = Value::of_key(it->key);
+        else if (name == "key") v = Value::of_number(it->index);
         else return {};
       }
-      return walk(std::move(v), path.parts, 1);
+      return walk(v, path, 1);
     }
     if (path.block_param) {
       for (const Frame* it = &f; it; it = it->parent) {
         if (!it->block_param_names) continue;
         const auto& names = *it->block_param_names;
         for (std::size_t i = 0; i < names.size() && i < 2; ++i)
-          if (names[i] == path.parts[0]) return walk(Value::ref(it->block_param_values[i]), path.parts, 1);
+          if (names[i] == path.parts[0]) return walk(it->block_param_values[i], path, 1);
       }
       return {};
     }
@@ -263,174 +394,174 @@ class Renderer {
       while (it && it->context == here) it = it->parent;
       if (!it) return {};
     }
-    return walk(Value::ref(it->context), path.parts, 0);
+    return walk(Value::of(it->context), path, 0);
   }
 
-  Result<Value> evaluate(const Expr& e, const Frame& f) {
+  bool evaluate(const Expr& e, const Frame& f, Value& out) {
     switch (e.kind) {
       case Expr::Kind::kLiteral:
-        if (e.literal.is_discarded()) return Value();
-        return Value::ref(&e.literal);
-      case Expr::Kind::kPath: return resolve(e.path, f);
-      case Expr::Kind::kCall: return call_value(*e.call, f);
+        out = e.literal.is_discarded() ? Value() : Value::of(&e.literal);
+        return true;
+      case Expr::Kind::kPath: out = resolve(e.path, f); return true;
+      case Expr::Kind::kCall: return call_value(*e.call, f, out);
     }
-    return Value();
+    return true;
   }
 
-  /// A sub-expression, or a helper in output position.
-  Result<Value> call_value(const Call& c, const Frame& f) {
+  /// A sub-expression, or a helper in output position. Helper misuse fails with
+  /// kInvalidParameter (without a place: the caller adds it).
+  bool call_value(const Call& c, const Frame& f, Value& out) {
+    out = Value();
     switch (c.helper) {
       case Helper::kLookup: {
-        if (c.params.size() != 2) return base::make_error(ErrorCode::kInvalidParameter, "lookup needs two parameters");
-        SESAME_ASSIGN(auto obj, evaluate(c.params[0], f));
-        SESAME_ASSIGN(auto key, evaluate(c.params[1], f));
-        if (!obj.defined() || !key.defined()) return Value();
+        if (c.params.size() != 2) return fail(base::make_error(ErrorCode::kInvalidParameter, "lookup needs two parameters"));
+        Value obj, key;
+        if (!evaluate(c.params[0], f, obj) || !evaluate(c.params[1], f, key)) return false;
+        if (!obj.defined() || !key.defined()) return true;
         std::string k;
-        if (key.get()->is_string()) k = key.get()->get<std::string>();
-        else append_value(k, *key.get());
-        Value v = member(obj.get(), k);
-        // A reference into a computed object must not outlive it: copy.
-        if (obj.is_owned() && v.defined() && !v.is_owned()) return Value::owned(*v.get());
-        return v;
+        if (key.is(Data::value_t::string)) k = key.ref->get<std::string>();
+        else append_value(k, key);
+        out = member(obj, k, nullptr);
+        return true;
       }
-      case Helper::kLog: return Value();
+      case Helper::kLog: return true;
       case Helper::kIf:
       case Helper::kUnless:
       case Helper::kEach:
       case Helper::kWith:
-        return base::make_error(ErrorCode::kInvalidParameter, "The " + c.head.path.original + " helper needs a block ({{#" +
-                                                                  c.head.path.original + " …}})");
+        return fail(base::make_error(ErrorCode::kInvalidParameter, "The " + c.head.path.original + " helper needs a block ({{#" +
+                                                                       c.head.path.original + " …}})"));
       case Helper::kNone: break;
     }
-    if (!c.params.empty() || !c.hash.empty()) {
-      // An unknown helper: SES reports it as a missing attribute ("Attribute 'IF' …").
-      return missing(c.head.kind == Expr::Kind::kPath ? c.head.path.original : c.head.literal.dump());
-    }
-    if (c.head.kind == Expr::Kind::kCall) return call_value(*c.head.call, f);
-    return evaluate(c.head, f);
+    // An unknown helper: SES reports it as a missing attribute ("Attribute 'IF' …").
+    if (!c.params.empty() || !c.hash.empty()) return missing(name_of(c.head));
+    if (c.head.kind == Expr::Kind::kCall) return call_value(*c.head.call, f, out);
+    return evaluate(c.head, f, out);
   }
 
-  Status node(const Node& n, const Frame& f) {
-    SESAME_CHECK(step());
+  bool node(const Node& n, Frame& f) {
+    if (!step()) return false;
     switch (n.kind) {
-      case Node::Kind::kText: out_ += n.text; return base::ok_status();
+      case Node::Kind::kText: out_ += n.text; return true;
       case Node::Kind::kOutput: return output(n, f);
       case Node::Kind::kBlock: return block(n, f);
       case Node::Kind::kPartial: return partial(n, f);
     }
-    return base::ok_status();
+    return true;
   }
 
-  Status output(const Node& n, const Frame& f) {
+  bool output(const Node& n, const Frame& f) {
     const Call& c = n.call;
     if (c.helper == Helper::kNone && c.params.empty() && c.hash.empty() && c.head.kind == Expr::Kind::kPath) {
       // A plain substitution: strict, as SES is.
       Value v = resolve(c.head.path, f);
       if (!v.defined()) return missing(c.head.path.original);
-      append_value(out_, *v.get());
-      return base::ok_status();
+      append_value(out_, v);
+      return true;
     }
-    auto v = call_value(c, f);
-    if (!v.ok()) return v.error().code == ErrorCode::kInvalidParameter ? failure(n, v.error().message) : Status(v.error());
-
-    if (v.value().defined()) append_value(out_, *v.value().get());
-    return base::ok_status();
+    Value v;
+    if (!call_value(c, f, v)) {
+      if (error_->code == ErrorCode::kInvalidParameter) return failure(n, error_->message);
+      return false;
+    }
+    append_value(out_, v);
+    return true;
   }
 
-  Status block(const Node& n, const Frame& f) {
+  bool block(const Node& n, const Frame& f) {
     const Call& c = n.call;
-    auto param = [&](std::size_t i) -> Result<Value> {
+    Value v;
+    if (c.helper == Helper::kIf || c.helper == Helper::kUnless || c.helper == Helper::kWith || c.helper == Helper::kEach) {
       if (c.params.size() != 1) return failure(n, "#" + c.head.path.original + " takes exactly one parameter");
-      return evaluate(c.params[i], f);
-    };
+      if (!evaluate(c.params[0], f, v)) return false;
+    }
+    Data storage;  // a computed value that becomes a context
     switch (c.helper) {
       case Helper::kIf:
       case Helper::kUnless: {
-        SESAME_ASSIGN(auto v, param(0));
         bool include_zero = false;
         for (const auto& [k, e] : c.hash)
           if (k == "includeZero") {
-            SESAME_ASSIGN(auto z, evaluate(e, f));
-            include_zero = truthy(z.get(), false);
+            Value z;
+            if (!evaluate(e, f, z)) return false;
+            include_zero = truthy(z, false);
           }
-        bool yes = truthy(v.get(), include_zero) != (c.helper == Helper::kUnless);
+        bool yes = truthy(v, include_zero) != (c.helper == Helper::kUnless);
         return program(yes ? n.body.get() : n.inverse.get(), f.context, &f);
       }
       case Helper::kWith: {
-        SESAME_ASSIGN(auto v, param(0));
-        if (empty_value(v.get())) return program(n.inverse.get(), f.context, &f);
+        if (empty_value(v)) return program(n.inverse.get(), f.context, &f);
         Frame t;
+        t.context = v.data(storage);
+        t.parent = &f;
         t.block_param_names = c.block_params.empty() ? nullptr : &c.block_params;
-        t.block_param_values[0] = v.get();
-        return program(n.body.get(), v.get(), &f, &t);
+        t.block_param_values[0] = v;
+        return program(n.body.get(), t);
       }
-      case Helper::kEach: {
-        SESAME_ASSIGN(auto v, param(0));
-        return each(n, v.get(), f);
-      }
+      case Helper::kEach: return each(n, v, f);
       case Helper::kLookup:
       case Helper::kLog: return failure(n, c.head.path.original + " is not a block helper");
       case Helper::kNone: break;
     }
-    if (!c.params.empty() || !c.hash.empty() || c.head.kind != Expr::Kind::kPath)
-      return missing(c.head.kind == Expr::Kind::kPath ? c.head.path.original : c.head.literal.dump());
+    if (!c.params.empty() || !c.hash.empty() || c.head.kind != Expr::Kind::kPath) return missing(name_of(c.head));
     // A section ({{#x}} / {{^x}}): Handlebars' blockHelperMissing.
-    Value v = resolve(c.head.path, f);
+    v = resolve(c.head.path, f);
     if (!v.defined()) return missing(c.head.path.original);
-    const Data* d = v.get();
-    if (d->is_boolean() && d->get<bool>()) return program(n.body.get(), f.context, &f);
-    if (d->is_null() || (d->is_boolean() && !d->get<bool>())) return program(n.inverse.get(), f.context, &f);
-    if (d->is_array()) {
-      if (d->empty()) return program(n.inverse.get(), f.context, &f);
-      return each(n, d, f);
+    if (v.kind == Value::Kind::kBool || v.is(Data::value_t::boolean)) {
+      bool yes = v.kind == Value::Kind::kBool ? v.flag : v.ref->get<bool>();
+      return program(yes ? n.body.get() : n.inverse.get(), f.context, &f);
     }
-    return program(n.body.get(), d, &f);  // objects, strings, numbers become the context
+    if (v.is(Data::value_t::null)) return program(n.inverse.get(), f.context, &f);
+    if (v.is(Data::value_t::array)) {
+      if (v.ref->empty()) return program(n.inverse.get(), f.context, &f);
+      return each(n, v, f);
+    }
+    return program(n.body.get(), v.data(storage), &f);  // objects, strings, numbers become the context
   }
 
-  Status each(const Node& n, const Data* v, const Frame& f) {
+  bool each(const Node& n, const Value& v, const Frame& f) {
     const auto* names = n.call.block_params.empty() ? nullptr : &n.call.block_params;
     std::size_t count = 0;
-    if (v && v->is_array()) {
-      const std::size_t size = v->size();
+    Frame t;
+    t.parent = &f;
+    t.iteration = true;
+    t.block_param_names = names;
+    if (v.is(Data::value_t::array)) {
+      const std::size_t size = v.ref->size();
       for (std::size_t i = 0; i < size; ++i) {
-        SESAME_CHECK(step());
-        Data index(i);
-        Frame t;
-        t.iteration = true;
+        if (!step()) return false;
+        const Data* item = &(*v.ref)[i];
+        t.context = item;
         t.index = i;
         t.first = i == 0;
         t.last = i + 1 == size;
-        t.block_param_names = names;
-        t.block_param_values[0] = &(*v)[i];
-        t.block_param_values[1] = &index;
-        SESAME_CHECK(program(n.body.get(), &(*v)[i], &f, &t));
+        t.block_param_values[0] = Value::of(item);
+        t.block_param_values[1] = Value::of_number(i);
+        if (!program(n.body.get(), t)) return false;
         ++count;
       }
-    } else if (v && v->is_object()) {
-      const auto& obj = v->get_ref<const Data::object_t&>();
+    } else if (v.is(Data::value_t::object)) {
+      const auto& obj = v.ref->get_ref<const Data::object_t&>();
       std::size_t i = 0;
       for (const auto& kv : obj) {
-        SESAME_CHECK(step());
-        Data key(kv.first);
-        Frame t;
-        t.iteration = true;
+        if (!step()) return false;
+        t.context = &kv.second;
         t.index = i;
         t.first = i == 0;
         t.last = i + 1 == obj.size();
         t.key = &kv.first;
-        t.block_param_names = names;
-        t.block_param_values[0] = &kv.second;
-        t.block_param_values[1] = &key;
-        SESAME_CHECK(program(n.body.get(), &kv.second, &f, &t));
+        t.block_param_values[0] = Value::of(&kv.second);
+        t.block_param_values[1] = Value::of_key(&kv.first);
+        if (!program(n.body.get(), t)) return false;
         ++i;
         ++count;
       }
     }
     if (count == 0) return program(n.inverse.get(), f.context, &f);
-    return base::ok_status();
+    return true;
   }
 
-  Status partial(const Node& n, const Frame& f) {
+  bool partial(const Node& n, const Frame& f) {
     const Program* target = nullptr;
     for (const Frame* it = &f; it && !target; it = it->parent)
       for (const auto& [name, body] : it->program->partials)
@@ -440,27 +571,28 @@ class Renderer {
         }
     if (!target) return failure(n, "The partial " + n.text + " could not be found");
     const Data* context = f.context;
-    Value given;
+    Data given;
     if (!n.call.params.empty()) {
-      auto v = evaluate(n.call.params[0], f);
-      if (!v.ok()) return v.error();
-      given = std::move(v).value();
-      context = given.get();
+      Value v;
+      if (!evaluate(n.call.params[0], f, v)) return false;
+      context = v.data(given);
     }
     Data extended;
     if (!n.call.hash.empty()) {
       extended = context && context->is_object() ? *context : Data::object();
       for (const auto& [k, e] : n.call.hash) {
-        auto v = evaluate(e, f);
-        if (!v.ok()) return v.error();
-        extended[k] = v.value().defined() ? *v.value().get() : Data();
+        Value v;
+        if (!evaluate(e, f, v)) return false;
+        Data storage;
+        const Data* d = v.data(storage);
+        extended[k] = d ? *d : Data();
       }
       context = &extended;
     }
     if (n.indent.empty()) return program(target, context, &f);
     // A standalone partial: its indentation is given to every line it renders.
     std::size_t from = out_.size();
-    SESAME_CHECK(program(target, context, &f));
+    if (!program(target, context, &f)) return false;
     std::string rendered = out_.substr(from);
     out_.resize(from);
     std::size_t line = 0;
@@ -480,12 +612,13 @@ class Renderer {
   std::size_t start_;
   std::uint64_t steps_ = 0;
   std::size_t depth_ = 0;
+  std::optional<base::Error> error_;
 };
 }  // namespace
 
 Status Template::render(const Data& data, std::string& out, const RenderLimits& limits) const {
   Renderer r(data, out, limits);
-  SESAME_CHECK(r.program(root_.get(), &data, nullptr));
+  if (!r.program(root_.get(), &data, nullptr)) return r.error();
   if (out.size() > limits.max_output_bytes)
     return base::make_error(ErrorCode::kLimitExceeded,
                             "Rendering stopped: the output is larger than " + std::to_string(limits.max_output_bytes) + " bytes.");

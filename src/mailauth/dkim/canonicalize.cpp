@@ -76,24 +76,28 @@ std::string relaxed_header(std::string_view name, std::string_view raw_value) {
 }
 
 std::string relaxed_body(std::string_view body) {
-  std::vector<std::string> lines;
+  // One pass into one string (messages are signed on the accept path): WSP runs become one
+  // SP, trailing WSP goes, and empty lines at the end are cut off (RFC 6376 §3.4.4).
+  std::string out;
+  out.reserve(body.size() + 2);
+  std::size_t keep = 0;  // out's length through the last non-empty line and its CRLF
   for (std::string_view line : lines_of(body)) {
-    std::string l;
+    const std::size_t start = out.size();
     bool pending_space = false;
     for (char c : line) {
       if (wsp(c)) {
         pending_space = true;
         continue;
       }
-      if (pending_space) l.push_back(' ');
+      if (pending_space) out.push_back(' ');
       pending_space = false;
-      l.push_back(c);
+      out.push_back(c);
     }
-    lines.push_back(std::move(l));  // trailing WSP dropped: pending_space is never flushed
+    const bool empty = out.size() == start;  // trailing WSP dropped: pending_space is never flushed
+    out += "\r\n";
+    if (!empty) keep = out.size();
   }
-  while (!lines.empty() && lines.back().empty()) lines.pop_back();
-  std::string out;
-  for (const auto& l : lines) out += l + "\r\n";
+  out.resize(keep);
   return out;
 }
 
