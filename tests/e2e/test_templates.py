@@ -322,6 +322,32 @@ class Templates(harness.MailChecks, unittest.TestCase):
         with self.assertRaises(self.v1.exceptions.InvalidTemplateException):
             self.v1.create_template(Template={"TemplateName": "broken", "SubjectPart": "{{#each x}}", "TextPart": "t"})
 
+    def test_hostile_templates_and_data(self):
+        start = time.time()
+        deep = "{{#if a}}" * 10000 + "x" + "{{/if}}" * 10000
+        with self.assertRaises(self.v2.exceptions.BadRequestException) as e:
+            self.v2.create_email_template(TemplateName="deep", TemplateContent={"Subject": "s", "Html": deep})
+        self.assertIn("nested", e.exception.response["Error"]["Message"])
+        with self.assertRaises(self.v2.exceptions.BadRequestException):
+            self.v2.create_email_template(TemplateName="huge", TemplateContent={"Subject": "s", "Html": "x" * (501 * 1024)})
+        nested = "[" * 5000 + "]" * 5000
+        with self.assertRaises(self.v1.exceptions.InvalidRenderingParameterException):
+            self.v1.test_render_template(TemplateName="welcome", TemplateData='{"a": ' + nested + "}")
+        with self.assertRaises(self.v1.exceptions.ClientError) as e:
+            self.v1.send_templated_email(Source="news@shop.example", Destination={"ToAddresses": ["h@sink.test"]},
+                                         Template="welcome", TemplateData='{"a": ' + nested + "}")
+        self.assertEqual(e.exception.response["Error"]["Code"], "InvalidParameterValue")
+        # A template that multiplies its output is stopped, and the server stays up.
+        self.v2.create_email_template(TemplateName="bomb", TemplateContent={
+            "Subject": "s", "Text": "{{#each a}}{{#each ../a}}{{#each ../../a}}{{#each ../../../a}}xxxxxxxxxx"
+                                    "{{/each}}{{/each}}{{/each}}{{/each}}"})
+        data = json.dumps({"a": list(range(200))})
+        with self.assertRaises(self.v2.exceptions.BadRequestException) as e:
+            self.v2.test_render_email_template(TemplateName="bomb", TemplateData=data)
+        self.assertIn("Rendering stopped", e.exception.response["Error"]["Message"])
+        self.assertLess(time.time() - start, 20)
+        self.assertTrue(harness.alive(self.server))
+
     def test_a_changed_template_is_used_at_once(self):
         self.v2.create_email_template(TemplateName="changing", TemplateContent={"Subject": "v1 {{n}}", "Text": "t"})
         r1 = self.v2.test_render_email_template(TemplateName="changing", TemplateData='{"n": 1}')["RenderedTemplate"]
