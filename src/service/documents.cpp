@@ -29,6 +29,7 @@ base::Status DocTxn::put(const char* kind, const std::string& name, const json& 
 base::Result<bool> DocTxn::erase(const char* kind, const std::string& name) { return t_.erase(key(c_, kind, name)); }
 
 base::Status Documents::transact(const Caller& c, const std::function<base::Status(DocTxn&)>& job) {
+  pinned_.reset();
   double now = s_.clock.now();
   return s_.store.write([&](store::Txn& t) {
     DocTxn d(t, c, now);
@@ -36,11 +37,46 @@ base::Status Documents::transact(const Caller& c, const std::function<base::Stat
   });
 }
 
+base::Result<std::uint64_t> Documents::version() {
+  if (pinned_) return *pinned_;
+  return s_.store.config_version();
+}
+
+base::Status Documents::pin() {
+  SESAME_ASSIGN(auto v, s_.store.config_version());
+  pinned_ = v;
+  return base::ok_status();
+}
+
 base::Result<std::optional<json>> Documents::find(const Caller& c, const char* kind, const std::string& name) {
+  // The version is read before the document: a write committed in between leaves the entry
+  // under the older version, which the next reader no longer serves.
+  SESAME_ASSIGN(auto v, version());
+  std::string k = c.account_id;
+  for (const std::string_view part : {std::string_view(c.region), std::string_view(kind), std::string_view(name)}) {
+    k += '\x1f';
+    k += part;
+  }
+  if (auto hit = s_.config.doc(v, k)) {
+    if (!*hit) return std::optional<json>();
+    return std::optional<json>(**hit);
+  }
   SESAME_ASSIGN(auto doc, s_.store.get(key(c, kind, name)));
-  if (!doc) return std::optional<json>();
+  if (!doc) {
+    s_.config.put_doc(v, k, nullptr);
+    return std::optional<json>();
+  }
   SESAME_ASSIGN(auto j, parse(*doc));
+  s_.config.put_doc(v, k, std::make_shared<const json>(j));
   return std::optional<json>(std::move(j));
+}
+
+base::Result<std::optional<store::Account>> Documents::account(const std::string& id) {
+  SESAME_ASSIGN(auto v, version());
+  if (auto hit = s_.config.account(v, id)) return *hit;
+  SESAME_ASSIGN(auto a, s_.store.find_account(id));
+  s_.config.put_account(v, id, a);
+  return a;
 }
 
 base::Result<json> Documents::require(const Caller& c, const char* kind, const std::string& name,
@@ -52,6 +88,7 @@ base::Result<json> Documents::require(const Caller& c, const char* kind, const s
 
 base::Status Documents::create(const Caller& c, const char* kind, const std::string& name, const json& doc,
                                const std::string& exists_message) {
+  pinned_.reset();
   std::string body = doc.dump();
   double now = s_.clock.now();
   auto st = s_.store.write([&](store::Txn& t) { return t.insert(key(c, kind, name), body, now); });
@@ -63,6 +100,7 @@ base::Status Documents::create(const Caller& c, const char* kind, const std::str
 base::Result<json> Documents::update(const Caller& c, const char* kind, const std::string& name,
                                      const std::function<base::Status(json&)>& mutate,
                                      const std::string& not_found_message, bool create_if_missing) {
+  pinned_.reset();
   json result;
   double now = s_.clock.now();
   auto st = s_.store.write([&](store::Txn& t) -> base::Status {
@@ -83,6 +121,7 @@ base::Result<json> Documents::update(const Caller& c, const char* kind, const st
 }
 
 base::Result<bool> Documents::erase(const Caller& c, const char* kind, const std::string& name) {
+  pinned_.reset();
   bool erased = false;
   auto st = s_.store.write([&](store::Txn& t) -> base::Status {
     SESAME_ASSIGN(erased, t.erase(key(c, kind, name)));

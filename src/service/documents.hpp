@@ -51,7 +51,14 @@ class Documents {
 
   explicit Documents(Services& s) : s_(s) {}
 
+  /// The document, or nothing. Served from Services::config while the store's
+  /// configuration is unchanged.
   base::Result<std::optional<json>> find(const Caller& c, const char* kind, const std::string& name);
+  /// The account record, cached like documents.
+  base::Result<std::optional<store::Account>> account(const std::string& id);
+  /// Reads the configuration version once for the finds that follow (one operation's
+  /// consistent view, as a send needs), until this object writes.
+  base::Status pin();
   /// The document, or kNotFound with `not_found_message` and the kind as subject.
   base::Result<json> require(const Caller& c, const char* kind, const std::string& name,
                              const std::string& not_found_message);
@@ -78,7 +85,9 @@ class Documents {
   Services& services() { return s_; }
 
  private:
+  base::Result<std::uint64_t> version();
   Services& s_;
+  std::optional<std::uint64_t> pinned_;
 };
 
 /// Tags: [{Key, Value}] lists as in v2 (v1 has none on these resources).

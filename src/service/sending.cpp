@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "base/encoding.hpp"
@@ -44,8 +46,7 @@ json address_array(const std::optional<std::string>& header_value) {
 }
 }  // namespace
 
-Result<std::optional<json>> Sending::verified(const Caller& c, const std::string& address) {
-  Documents docs(s_);
+Result<std::optional<json>> Sending::verified(Documents& docs, const Caller& c, const std::string& address) {
   for (const std::string& candidate : {address, identity::domain_of(address)}) {
     auto normalized = identity::normalize(candidate);
     if (!normalized.ok()) continue;
@@ -211,8 +212,10 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
   if (rcpts.empty()) return base::make_error(ErrorCode::kInvalidParameter, "Missing final '@domain'");
   if (rcpts.size() > kMaxRecipients) return base::make_error(ErrorCode::kInvalidParameter, "Recipient count exceeds 50.");
 
-  // 2. Configuration set and account: exist, sending enabled.
+  // 2. Configuration set and account: exist, sending enabled. One view of the configuration
+  // for the whole send (cached while nothing changes).
   Documents docs(s_);
+  SESAME_CHECK(docs.pin());
   bool require_tls = false;
   double max_delivery_seconds = 14 * 3600;  // SES's default for MaxDeliverySeconds
   if (!sub.configuration_set.empty()) {
@@ -231,12 +234,12 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
 
   // 3. Verified sender; in the sandbox, verified recipients too.
   std::string region_upper = base::to_upper_ascii(c.region);
-  SESAME_ASSIGN(auto sender_identity, verified(c, from.address));
+  SESAME_ASSIGN(auto sender_identity, verified(docs, c, from.address));
   // A raw message's From header must be verified as well when it names someone other than
   // the source (envelope): an authenticated sender cannot put anyone's address in From.
   bool header_from_ok = true;
   if (!header_from.empty() && base::to_lower_ascii(header_from) != base::to_lower_ascii(from.address)) {
-    SESAME_ASSIGN(auto h, verified(c, header_from));
+    SESAME_ASSIGN(auto h, verified(docs, c, header_from));
     header_from_ok = h.has_value();
   }
   if (!sender_identity || !header_from_ok) {
@@ -245,12 +248,12 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
     return base::make_error(ErrorCode::kRejected, "Email address is not verified. The following identities failed the check in region " +
                                                       region_upper + ": " + list);
   }
-  SESAME_ASSIGN(auto account, s_.store.find_account(c.account_id));
+  SESAME_ASSIGN(auto account, docs.account(c.account_id));
   bool production = account && account->production;
   if (!production) {
     std::vector<std::string> failed;
     for (const auto& r : rcpts) {
-      SESAME_ASSIGN(auto ok, verified(c, r.address));
+      SESAME_ASSIGN(auto ok, verified(docs, c, r.address));
       if (!ok) failed.push_back(r.address);
     }
     if (!failed.empty()) {
@@ -391,19 +394,45 @@ Result<std::string> Sending::accept(const Caller& c, Submission sub) {
 }
 
 Result<std::vector<Result<std::string>>> Sending::accept_bulk(const Caller& c, std::vector<Submission> subs) {
-  std::vector<std::optional<Prepared>> prepared(subs.size());
-  std::vector<std::optional<base::Error>> failed(subs.size());
-  auto run = [&](std::size_t i) {
+  // Each destination is committed as soon as it is prepared (the store's writer groups
+  // them), so the disk works while the next ones are rendered and signed; the answer waits
+  // for every commit.
+  struct Shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::size_t outstanding = 0;
+  } shared;
+  std::vector<std::optional<Result<std::string>>> results(subs.size());
+  Services* services = &s_;
+  auto commit = [&](std::size_t i, Prepared p) {
+    auto held = std::make_shared<Prepared>(std::move(p));
+    {
+      std::lock_guard lk(shared.mu);
+      ++shared.outstanding;
+    }
+    s_.store.write_async([held](store::Txn& t) { return insert_prepared(t, held->record, held->event, held->render_failed); },
+                         [&, i, held, services](base::Status st) {
+                           if (st.ok() && !held->render_failed && !services->settings.capture)
+                             services->intake->submit(std::move(held->record));
+                           std::lock_guard lk(shared.mu);
+                           results[i] = st.ok() ? Result<std::string>(held->id) : Result<std::string>(st.error());
+                           if (--shared.outstanding == 0) shared.cv.notify_all();
+                         });
+  };
+  auto run = [&](std::size_t i) -> std::optional<base::Error> {
     auto p = prepare(c, std::move(subs[i]));
-    if (p.ok()) prepared[i] = std::move(p).value();
-    else failed[i] = p.error();
+    if (!p.ok()) {
+      std::lock_guard lk(shared.mu);
+      results[i] = p.error();
+      return p.error();
+    }
+    commit(i, std::move(p).value());
+    return std::nullopt;
   };
   // The first destination alone: an error every destination would share ends the request
-  // before anything else is counted.
-  if (!subs.empty()) {
-    run(0);
-    if (failed[0] && request_level(*failed[0])) return *failed[0];
-  }
+  // before anything else is counted or written.
+  if (!subs.empty())
+    if (auto e = run(0); e && request_level(*e)) return *e;
   // The rest on the cores available (rendering and DKIM signing dominate; prepare() is
   // thread-safe, as concurrent SMTP sessions already use it).
   const std::size_t helpers =
@@ -416,20 +445,11 @@ Result<std::vector<Result<std::string>>> Sending::accept_bulk(const Caller& c, s
   for (std::size_t h = 0; h < helpers && subs.size() > 8; ++h) threads.emplace_back(drain);
   drain();
   for (auto& t : threads) t.join();
+  std::unique_lock lk(shared.mu);
+  shared.cv.wait(lk, [&] { return shared.outstanding == 0; });
   std::vector<Result<std::string>> out;
   out.reserve(subs.size());
-  for (std::size_t i = 0; i < subs.size(); ++i) {
-    if (prepared[i]) out.emplace_back(prepared[i]->id);
-    else out.emplace_back(*failed[i]);
-  }
-  auto st = s_.store.write([&](store::Txn& t) -> base::Status {
-    for (const auto& p : prepared)
-      if (p) SESAME_CHECK(insert_prepared(t, p->record, p->event, p->render_failed));
-    return base::ok_status();
-  });
-  if (!st.ok()) return st.error();
-  for (auto& p : prepared)
-    if (p && !p->render_failed && !s_.settings.capture) s_.intake->submit(std::move(p->record));
+  for (auto& r : results) out.push_back(std::move(*r));
   return out;
 }
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <map>
+#include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -70,6 +72,58 @@ struct SendCounters {
   std::map<std::string, queue::RollingDay> days;
 };
 
+/// Configuration as last read (parsed documents and accounts), valid while the store's
+/// config_version() is unchanged: a send reads one small counter instead of several
+/// documents. Entries of an older version are dropped when a newer one is seen; bounded.
+class ConfigCache {
+ public:
+  using Doc = std::shared_ptr<const json>;  // nullptr: the document does not exist
+  /// Found (a Doc, possibly null) or not cached at `version`.
+  std::optional<Doc> doc(std::uint64_t version, const std::string& key) {
+    std::lock_guard lk(mu_);
+    if (!current(version)) return std::nullopt;
+    auto it = docs_.find(key);
+    if (it == docs_.end()) return std::nullopt;
+    return it->second;
+  }
+  void put_doc(std::uint64_t version, const std::string& key, Doc d) {
+    std::lock_guard lk(mu_);
+    if (!current(version)) return;
+    if (docs_.size() >= kMaxEntries) docs_.clear();
+    docs_[key] = std::move(d);
+  }
+  std::optional<std::optional<store::Account>> account(std::uint64_t version, const std::string& id) {
+    std::lock_guard lk(mu_);
+    if (!current(version)) return std::nullopt;
+    auto it = accounts_.find(id);
+    if (it == accounts_.end()) return std::nullopt;
+    return it->second;
+  }
+  void put_account(std::uint64_t version, const std::string& id, std::optional<store::Account> a) {
+    std::lock_guard lk(mu_);
+    if (!current(version)) return;
+    if (accounts_.size() >= kMaxEntries) accounts_.clear();
+    accounts_[id] = std::move(a);
+  }
+
+ private:
+  static constexpr std::size_t kMaxEntries = 20000;
+  /// True when `version` is the one cached; a newer one empties the cache first, an older
+  /// one (a reader that started before a write) is neither served nor stored.
+  bool current(std::uint64_t version) {
+    if (version > version_) {
+      docs_.clear();
+      accounts_.clear();
+      version_ = version;
+    }
+    return version == version_;
+  }
+  std::mutex mu_;
+  std::uint64_t version_ = 0;
+  std::unordered_map<std::string, Doc> docs_;
+  std::unordered_map<std::string, std::optional<store::Account>> accounts_;
+};
+
 struct Services {
   store::Store& store;
   const base::Clock& clock;
@@ -81,6 +135,7 @@ struct Services {
   queue::Intake* intake = nullptr;            // set by the runtime in deliver mode
   SendCounters counters;
   TemplateCache templates;
+  ConfigCache config;
 };
 
 void register_identities_v1(HandlerTable& table, Services& services);

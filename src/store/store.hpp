@@ -123,6 +123,9 @@ class Store {
 
   virtual base::Result<std::optional<AccessKey>> find_access_key(const std::string& id) = 0;
   virtual base::Result<std::optional<Account>> find_account(const std::string& id) = 0;
+  /// Changes whenever documents or accounts change, whoever wrote them (this process or the
+  /// admin CLI): what was read at one value is still current while the value is the same.
+  virtual base::Result<std::uint64_t> config_version() = 0;
   virtual base::Result<std::vector<Account>> list_accounts() = 0;
 
   virtual base::Result<std::optional<Doc>> get(const DocKey& key) = 0;

@@ -47,6 +47,10 @@ CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, region TEXT NOT NULL,
   message_id TEXT NOT NULL, type TEXT NOT NULL, body TEXT NOT NULL, created REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS events_by_message ON events(message_id, seq);
+-- Bumped by every write to docs or accounts, by any process (the admin CLI too): readers
+-- keep parsed configuration while it is unchanged (one tiny read instead of several).
+CREATE TABLE IF NOT EXISTS config_version (id INTEGER PRIMARY KEY CHECK (id = 0), n INTEGER NOT NULL);
+INSERT OR IGNORE INTO config_version VALUES (0, 0);
 -- No secondary index on docs: every hot lookup uses the primary key, and keys_of_kind (a background
 -- sweep) can scan; an index would add pages to every commit.
 DROP INDEX IF EXISTS docs_by_kind;
@@ -257,6 +261,14 @@ Result<std::vector<Doc>> list_docs(Conn& c, const std::string& account, const st
 class SqliteTxn final : public Txn {
  public:
   explicit SqliteTxn(Conn& c) : c_(c), db_(c.db) {}
+  /// Every change to configuration (docs, accounts) bumps config_version in the same
+  /// transaction, so a rollback undoes the bump with the change.
+  Status bump_config() {
+    Stmt s(c_, "UPDATE config_version SET n = n + 1 WHERE id = 0");
+    if (!s.valid()) return db_error(db_, "prepare");
+    if (s.step() != SQLITE_DONE) return db_error(db_, "config version");
+    return base::ok_status();
+  }
   Result<std::optional<Doc>> get(const DocKey& key) override { return get_doc(c_, key); }
   Status put(const DocKey& k, const std::string& body, base::EpochSeconds now) override {
     Stmt s(c_,
@@ -265,7 +277,7 @@ class SqliteTxn final : public Txn {
     if (!s.valid()) return db_error(db_, "prepare");
     s.bind(1, k.account).bind(2, k.region).bind(3, k.kind).bind(4, k.name).bind(5, body).bind(6, now).bind(7, now);
     if (s.step() != SQLITE_DONE) return db_error(db_, "put");
-    return base::ok_status();
+    return bump_config();
   }
   Status insert(const DocKey& k, const std::string& body, base::EpochSeconds now) override {
     Stmt s(c_,
@@ -275,14 +287,16 @@ class SqliteTxn final : public Txn {
     s.bind(1, k.account).bind(2, k.region).bind(3, k.kind).bind(4, k.name).bind(5, body).bind(6, now).bind(7, now);
     if (s.step() != SQLITE_DONE) return db_error(db_, "insert");
     if (sqlite3_changes(db_) == 0) return base::make_error(ErrorCode::kAlreadyExists, k.name, k.kind);
-    return base::ok_status();
+    return bump_config();
   }
   Result<bool> erase(const DocKey& k) override {
     Stmt s(c_, "DELETE FROM docs WHERE account=? AND region=? AND kind=? AND name=?");
     if (!s.valid()) return db_error(db_, "prepare");
     s.bind(1, k.account).bind(2, k.region).bind(3, k.kind).bind(4, k.name);
     if (s.step() != SQLITE_DONE) return db_error(db_, "erase");
-    return sqlite3_changes(db_) > 0;
+    if (sqlite3_changes(db_) == 0) return false;
+    SESAME_CHECK(bump_config());
+    return true;
   }
   Result<std::vector<Doc>> list(const std::string& account, const std::string& region,
                                 const std::string& kind) override {
@@ -297,7 +311,7 @@ class SqliteTxn final : public Txn {
     if (!t.valid()) return db_error(db_, "prepare");
     t.bind(1, k.id).bind(2, k.secret).bind(3, a.id);
     if (t.step() != SQLITE_DONE) return db_error(db_, "create access key");
-    return base::ok_status();
+    return bump_config();
   }
   Status insert_message(const MessageRecord& m) override {
     Stmt s(c_, "INSERT INTO messages(id,account,region,accepted,envelope_from,rcpt_count,meta,raw,mail) VALUES(?,?,?,?,?,?,?,?,?)");
@@ -336,7 +350,7 @@ class SqliteTxn final : public Txn {
     s.bind(1, (long long)production).bind(2, id);
     if (s.step() != SQLITE_DONE) return db_error(db_, "set production");
     if (sqlite3_changes(db_) == 0) return base::make_error(ErrorCode::kNotFound, "no account " + id, "account");
-    return base::ok_status();
+    return bump_config();
   }
 
   /// All messages (empty id) or one, with their recipients (ON DELETE CASCADE).
@@ -387,6 +401,14 @@ class SqliteStore final : public Store {
       if (rc == SQLITE_ROW) return std::optional<AccessKey>(AccessKey{s.text(0), s.text(1), s.text(2)});
       if (rc == SQLITE_DONE) return std::optional<AccessKey>();
       return db_error(db, "find access key");
+    });
+  }
+  Result<std::uint64_t> config_version() override {
+    return with_reader([&](Conn& c) -> Result<std::uint64_t> {
+      Stmt s(c, "SELECT n FROM config_version WHERE id = 0");
+      if (!s.valid()) return db_error(c.db, "prepare");
+      if (s.step() != SQLITE_ROW) return db_error(c.db, "config version");
+      return std::uint64_t(s.integer(0));
     });
   }
   Result<std::optional<Account>> find_account(const std::string& id) override {
