@@ -46,7 +46,7 @@ base::Result<Config> load_config(const std::string& path) {
   } catch (const toml::parse_error& e) {
     return bad("config " + path + ": " + std::string(e.description()));
   }
-  SESAME_CHECK(check_keys(t, "", {"data_dir", "region", "log_level", "hostname", "api", "dns", "verification", "store", "delivery", "smtp", "tls"}));
+  SESAME_CHECK(check_keys(t, "", {"data_dir", "region", "log_level", "hostname", "api", "dns", "verification", "store", "delivery", "smtp", "tls", "events"}));
   if (auto h = t["hostname"].value<std::string>(); h && !h->empty()) c.hostname = *h;
   c.data_dir = t["data_dir"].value_or(c.data_dir);
   c.region = t["region"].value_or(c.region);
@@ -75,6 +75,13 @@ base::Result<Config> load_config(const std::string& path) {
     c.verification_recheck_on_read_seconds = (*v)["recheck_on_read_seconds"].value_or(c.verification_recheck_on_read_seconds);
     c.verification_window_seconds = (*v)["window_seconds"].value_or(c.verification_window_seconds);
     c.verification_recheck_seconds = (*v)["recheck_seconds"].value_or(c.verification_recheck_seconds);
+  }
+  if (auto e = t["events"].as_table()) {
+    SESAME_CHECK(check_keys(*e, "events.", {"firehose_dir", "poll_ms"}));
+    c.events_firehose_dir = (*e)["firehose_dir"].value_or(c.events_firehose_dir);
+    const std::int64_t poll = (*e)["poll_ms"].value_or(std::int64_t(c.events_poll_seconds * 1000));
+    if (poll < 1 || poll > 60000) return bad("config: events.poll_ms must be 1..60000");
+    c.events_poll_seconds = double(poll) / 1000;
   }
   if (auto d = t["delivery"].as_table()) {
     SESAME_CHECK(check_keys(*d, "delivery.", {"mode", "mx_port", "helo_name", "bounce_domain", "system_sender", "max_connections",

@@ -27,6 +27,9 @@ struct Config {
   double verification_window_seconds = 72 * 3600;
   double verification_recheck_seconds = 300;
   double verification_recheck_on_read_seconds = 10;
+  // [events]
+  std::string events_firehose_dir;  // empty = <data_dir>/firehose
+  double events_poll_seconds = 0.2;
   // [delivery]
   std::string delivery_mode = "deliver";  // "deliver" | "capture"
   int delivery_mx_port = 25;

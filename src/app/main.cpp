@@ -19,8 +19,10 @@
 #include "app/submission.hpp"
 #include "base/log.hpp"
 #include "delivery/engine.hpp"
+#include "events/publisher.hpp"
 #include "http/server.hpp"
 #include "net/smtp_listener.hpp"
+#include "service/event_destinations.hpp"
 #include "service/smtp_credentials.hpp"
 #include "service/verification_worker.hpp"
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -131,6 +133,12 @@ int serve(const app::Config& cfg) {
     if (auto st = engine->start(); !st.ok()) return fail(st.error().message);
     r.services().intake = engine.get();
   }
+  // The event outbox's publisher: follows the events table from its durable cursor.
+  events::PublisherOptions po;
+  po.firehose_dir = cfg.events_firehose_dir.empty() ? cfg.data_dir + "/firehose" : cfg.events_firehose_dir;
+  po.poll_seconds = cfg.events_poll_seconds;
+  events::Publisher publisher(r.services().store, r.clock(), service::event_destination_lookup(r.services()), po);
+  if (auto st = publisher.start(); !st.ok()) return fail(st.error().message);
   // SMTP submission (reference §4): STARTTLS and implicit-TLS listeners, one backend.
   // They listen before the API does, so a healthy API means SMTP is ready too.
   std::vector<std::unique_ptr<net::SmtpListener>> smtp;
@@ -187,6 +195,7 @@ int serve(const app::Config& cfg) {
   worker.stop();
   server.stop();
   if (engine) engine->stop();
+  publisher.stop();  // after delivery: its last outcomes' events are published too
   base::log().info("stopped");
   return 0;
 }

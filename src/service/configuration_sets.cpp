@@ -5,6 +5,7 @@
 #include <map>
 
 #include "service/documents.hpp"
+#include "service/event_destinations.hpp"
 
 namespace sesame::service {
 namespace {
@@ -339,6 +340,32 @@ void register_configuration_sets(HandlerTable& t, Services& s) {
   auto sets = std::make_shared<ConfigurationSets>(s);
   register_v1(t, sets);
   register_v2(t, sets);
+}
+
+}  // namespace sesame::service
+
+namespace sesame::service {
+
+events::DestinationLookup event_destination_lookup(Services& services) {
+  return [&services](const std::string& account, const std::string& region,
+                     const std::string& set) -> base::Result<std::vector<events::Destination>> {
+    Documents docs(services);
+    Caller c{account, region, "", ""};
+    SESAME_ASSIGN(auto doc, docs.find(c, kind::kConfigurationSet, set));
+    std::vector<events::Destination> out;
+    if (!doc) return out;
+    for (const auto& e : doc->value("event_destinations", json::array())) {
+      events::Destination d;
+      d.name = e.value("Name", "");
+      d.enabled = e.value("Enabled", false);
+      for (const auto& t : e.value("MatchingEventTypes", json::array()))
+        if (t.is_string()) d.matching.push_back(t.get<std::string>());
+      if (e.contains("KinesisFirehoseDestination"))
+        d.firehose_stream = events::stream_name(e["KinesisFirehoseDestination"].value("DeliveryStreamArn", ""));
+      out.push_back(std::move(d));
+    }
+    return out;
+  };
 }
 
 }  // namespace sesame::service

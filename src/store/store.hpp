@@ -89,6 +89,7 @@ struct EventRecord {
   std::string type;  // "Send", "Delivery", ...
   std::string body;  // JSON record in SES's event format
   base::EpochSeconds created = 0;
+  std::uint64_t seq = 0;  // set when read back: the outbox order
 };
 
 /// Writes inside one group-committed transaction. A failed job's changes are rolled back
@@ -113,6 +114,8 @@ class Txn {
   /// Moves recipients of one message to `state` (see store::state) after an attempt.
   virtual base::Status set_recipients(const std::string& message_id, const std::vector<std::string>& addresses,
                                       const std::string& state, int attempts, base::EpochSeconds next_attempt) = 0;
+  /// A publisher's position in the event outbox (the last seq it has published).
+  virtual base::Status set_cursor(const std::string& publisher, std::uint64_t seq) = 0;
 };
 
 using WriteJob = std::function<base::Status(Txn&)>;
@@ -153,6 +156,11 @@ class Store {
                                                              base::EpochSeconds since) = 0;
   /// Events of one message, oldest first.
   virtual base::Result<std::vector<EventRecord>> events_for(const std::string& message_id) = 0;
+  /// The outbox: events with seq > `after`, in seq order (the order they were committed
+  /// in), at most `limit`.
+  virtual base::Result<std::vector<EventRecord>> events_after(std::uint64_t after, std::size_t limit) = 0;
+  /// A publisher's cursor (0 when it has published nothing yet).
+  virtual base::Result<std::uint64_t> cursor(const std::string& publisher) = 0;
 
   /// Runs `job` in a durable transaction (group commit: many jobs per fsync) and returns
   /// only after the commit reached stable storage, or with the job's or the commit's error.

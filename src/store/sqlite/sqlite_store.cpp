@@ -51,6 +51,8 @@ CREATE INDEX IF NOT EXISTS events_by_message ON events(message_id, seq);
 -- keep parsed configuration while it is unchanged (one tiny read instead of several).
 CREATE TABLE IF NOT EXISTS config_version (id INTEGER PRIMARY KEY CHECK (id = 0), n INTEGER NOT NULL);
 INSERT OR IGNORE INTO config_version VALUES (0, 0);
+-- Where each event publisher is in the events table (the outbox).
+CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
 -- No secondary index on docs: every hot lookup uses the primary key, and keys_of_kind (a background
 -- sweep) can scan; an index would add pages to every commit.
 DROP INDEX IF EXISTS docs_by_kind;
@@ -334,6 +336,13 @@ class SqliteTxn final : public Txn {
     if (s.step() != SQLITE_DONE) return db_error(db_, "insert event");
     return base::ok_status();
   }
+  Status set_cursor(const std::string& publisher, std::uint64_t seq) override {
+    Stmt s(c_, "INSERT INTO cursors(name, seq) VALUES(?, ?) ON CONFLICT(name) DO UPDATE SET seq=excluded.seq");
+    if (!s.valid()) return db_error(db_, "prepare");
+    s.bind(1, publisher).bind(2, (long long)seq);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "set cursor");
+    return base::ok_status();
+  }
   Status set_recipients(const std::string& message_id, const std::vector<std::string>& addresses,
                         const std::string& st, int attempts, base::EpochSeconds next_attempt) override {
     for (const auto& a : addresses) {
@@ -544,9 +553,35 @@ class SqliteStore final : public Store {
       s.bind(1, message_id);
       std::vector<EventRecord> out;
       int rc;
-      while ((rc = s.step()) == SQLITE_ROW) out.push_back(EventRecord{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.real(5)});
+      while ((rc = s.step()) == SQLITE_ROW)
+        out.push_back(EventRecord{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.real(5), 0});
       if (rc != SQLITE_DONE) return db_error(db, "list events");
       return out;
+    });
+  }
+  Result<std::vector<EventRecord>> events_after(std::uint64_t after, std::size_t limit) override {
+    return with_reader([&](Conn& c) -> Result<std::vector<EventRecord>> {
+      sqlite3* db = c.db;
+      Stmt s(c, "SELECT seq, account, region, message_id, type, body, created FROM events WHERE seq > ? ORDER BY seq LIMIT ?");
+      if (!s.valid()) return db_error(db, "prepare");
+      s.bind(1, (long long)after).bind(2, (long long)limit);
+      std::vector<EventRecord> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW)
+        out.push_back(EventRecord{s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.real(6), std::uint64_t(s.integer(0))});
+      if (rc != SQLITE_DONE) return db_error(db, "list events");
+      return out;
+    });
+  }
+  Result<std::uint64_t> cursor(const std::string& publisher) override {
+    return with_reader([&](Conn& c) -> Result<std::uint64_t> {
+      Stmt s(c, "SELECT seq FROM cursors WHERE name = ?");
+      if (!s.valid()) return db_error(c.db, "prepare");
+      s.bind(1, publisher);
+      int rc = s.step();
+      if (rc == SQLITE_ROW) return std::uint64_t(s.integer(0));
+      if (rc == SQLITE_DONE) return std::uint64_t(0);
+      return db_error(c.db, "cursor");
     });
   }
 

@@ -1,0 +1,249 @@
+// See publisher.hpp.
+#include "events/publisher.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "base/log.hpp"
+
+namespace sesame::events {
+namespace {
+using base::ErrorCode;
+using base::Result;
+using base::Status;
+constexpr const char* kCursor = "events";
+
+Status io_error(const std::string& what, const std::string& path) {
+  return base::make_error(ErrorCode::kUnavailable, what + " " + path + ": " + std::strerror(errno));
+}
+
+Status fsync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return io_error("open directory", dir);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return io_error("fsync directory", dir);
+  return base::ok_status();
+}
+
+/// The open file of one delivery stream, Firehose's layout: <stream>/<YYYY>/<MM>/<DD>/<HH>/
+/// <stream>-1-<YYYY-MM-DD-HH-MM-SS>-<first seq>.
+class StreamFile {
+ public:
+  ~StreamFile() { close(); }
+  Status append(const std::string& root, const std::string& stream, const std::string& line, std::uint64_t seq,
+                double now, const PublisherOptions& o) {
+    if (fd_ >= 0 && (size_ >= o.rotate_bytes || now - opened_ >= o.rotate_seconds)) {
+      SESAME_CHECK(sync());
+      close();
+    }
+    if (fd_ < 0) SESAME_CHECK(open(root, stream, seq, now));
+    std::size_t done = 0;
+    while (done < line.size()) {
+      ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return io_error("write", path_);
+      done += std::size_t(n);
+    }
+    size_ += line.size();
+    dirty_ = true;
+    return base::ok_status();
+  }
+  Status sync() {
+    if (fd_ < 0 || !dirty_) return base::ok_status();
+    if (::fsync(fd_) != 0) return io_error("fsync", path_);
+    dirty_ = false;
+    return base::ok_status();
+  }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  Status open(const std::string& root, const std::string& stream, std::uint64_t seq, double now) {
+    std::time_t t = std::time_t(now);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char dir[96], stamp[96];
+    std::snprintf(dir, sizeof dir, "%04d/%02d/%02d/%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour);
+    std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02d-%02d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec);
+    const std::string d = root + "/" + stream + "/" + dir;
+    std::error_code ec;
+    std::filesystem::create_directories(d, ec);
+    if (ec) return base::make_error(ErrorCode::kUnavailable, "create " + d + ": " + ec.message());
+    path_ = d + "/" + stream + "-1-" + stamp + "-" + std::to_string(seq);
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd_ < 0) return io_error("open", path_);
+    size_ = 0;
+    opened_ = now;
+    return fsync_dir(d);  // the new file's name is durable before records count as written
+  }
+
+  int fd_ = -1;
+  std::string path_;
+  std::size_t size_ = 0;
+  double opened_ = 0;
+  bool dirty_ = false;
+};
+
+/// The configuration set named in an event's mail.tags, if any.
+std::string configuration_set_of(const std::string& body) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return {};
+  auto mail = j.find("mail");
+  if (mail == j.end() || !mail->is_object()) return {};
+  auto tags = mail->find("tags");
+  if (tags == mail->end() || !tags->is_object()) return {};
+  auto cs = tags->find("ses:configuration-set");
+  if (cs == tags->end() || !cs->is_array() || cs->empty() || !(*cs)[0].is_string()) return {};
+  return (*cs)[0].get<std::string>();
+}
+}  // namespace
+
+std::string matching_type(const std::string& event_type) {
+  std::string out;
+  for (std::size_t i = 0; i < event_type.size(); ++i) {
+    char c = event_type[i];
+    if (c == ' ') {
+      out += '_';
+      continue;
+    }
+    if (std::isupper(static_cast<unsigned char>(c)) && i > 0 && event_type[i - 1] != ' ') out += '_';
+    out += char(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+std::string stream_name(const std::string& arn) {
+  auto slash = arn.rfind("deliverystream/");
+  std::string name = slash == std::string::npos ? std::string() : arn.substr(slash + 15);
+  std::string out;
+  for (char c : name)
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-') out += c;
+  if (out == "." || out == "..") return {};
+  return out;
+}
+
+struct Publisher::Impl {
+  store::Store& store;
+  const base::Clock& clock;
+  DestinationLookup lookup;
+  PublisherOptions o;
+  std::map<std::string, StreamFile> files;
+  std::optional<std::uint64_t> cursor;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  std::thread thread;
+  std::mutex pass;  // one pass at a time (the thread, or stop()'s final pass)
+
+  Impl(store::Store& s, const base::Clock& c, DestinationLookup l, PublisherOptions opts)
+      : store(s), clock(c), lookup(std::move(l)), o(std::move(opts)) {}
+
+  Result<std::size_t> once() {
+    std::lock_guard lk(pass);
+    if (!cursor) {
+      SESAME_ASSIGN(auto c, store.cursor(kCursor));
+      cursor = c;
+    }
+    SESAME_ASSIGN(auto events, store.events_after(*cursor, o.batch));
+    if (events.empty()) return std::size_t(0);
+    std::map<std::string, std::vector<Destination>> known;  // per pass: one lookup per set
+    std::vector<StreamFile*> touched;
+    const double now = clock.now();
+    for (const auto& e : events) {
+      const std::string cs = configuration_set_of(e.body);
+      if (cs.empty()) continue;
+      const std::string key = e.account + "/" + e.region + "/" + cs;
+      auto it = known.find(key);
+      if (it == known.end()) {
+        SESAME_ASSIGN(auto d, lookup(e.account, e.region, cs));
+        it = known.emplace(key, std::move(d)).first;
+      }
+      const std::string type = matching_type(e.type);
+      for (const auto& d : it->second) {
+        if (!d.enabled || d.firehose_stream.empty()) continue;
+        if (std::find(d.matching.begin(), d.matching.end(), type) == d.matching.end()) continue;
+        StreamFile& f = files[d.firehose_stream];
+        SESAME_CHECK(f.append(o.firehose_dir, d.firehose_stream, e.body + "\n", e.seq, now, o));
+        if (std::find(touched.begin(), touched.end(), &f) == touched.end()) touched.push_back(&f);
+      }
+    }
+    for (StreamFile* f : touched) SESAME_CHECK(f->sync());
+    // Only now, with every record on disk, does the cursor move past them.
+    const std::uint64_t last = events.back().seq;
+    SESAME_CHECK(store.write([&](store::Txn& t) { return t.set_cursor(kCursor, last); }));
+    cursor = last;
+    return events.size();
+  }
+
+  void run() {
+    double backoff = 0;
+    std::unique_lock lk(mu);
+    while (!stopping) {
+      lk.unlock();
+      auto r = once();
+      lk.lock();
+      double wait = o.poll_seconds;
+      if (!r.ok()) {
+        backoff = backoff == 0 ? 1 : std::min(backoff * 2, o.max_backoff_seconds);
+        wait = backoff;
+        base::log().warn("events: publishing failed, retrying in {} s: {}", backoff, r.error().message);
+      } else {
+        backoff = 0;
+        if (r.value() > 0) continue;  // more may be waiting
+      }
+      cv.wait_for(lk, std::chrono::duration<double>(wait), [&] { return stopping; });
+    }
+  }
+};
+
+Publisher::Publisher(store::Store& store, const base::Clock& clock, DestinationLookup lookup, PublisherOptions options)
+    : impl_(std::make_unique<Impl>(store, clock, std::move(lookup), std::move(options))) {}
+
+Publisher::~Publisher() { stop(); }
+
+Status Publisher::start() {
+  std::error_code ec;
+  std::filesystem::create_directories(impl_->o.firehose_dir, ec);
+  if (ec) return base::make_error(ErrorCode::kUnavailable, "create " + impl_->o.firehose_dir + ": " + ec.message());
+  impl_->thread = std::thread([this] {
+    pthread_setname_np(pthread_self(), "sesame-events");
+    impl_->run();
+  });
+  return base::ok_status();
+}
+
+void Publisher::stop() {
+  if (!impl_->thread.joinable()) return;
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  impl_->thread.join();
+  for (int i = 0; i < 100; ++i) {  // what was committed before stop, bounded
+    auto r = impl_->once();
+    if (!r.ok() || r.value() == 0) break;
+  }
+  impl_->files.clear();
+}
+
+Result<std::size_t> Publisher::publish_once() { return impl_->once(); }
+
+}  // namespace sesame::events

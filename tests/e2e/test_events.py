@@ -1,0 +1,140 @@
+"""Event publishing end to end (issue 6, first slice): a configuration set's Firehose-style
+event destinations get SES event records, one JSON per line, in files under
+[events] firehose_dir, for the event types they match and only those; events of messages
+sent without the set go nowhere; a restart neither loses nor repeats records. The real
+binary, dnsmasq and an aiosmtpd sink; boto3 and the AWS CLI. Run with /usr/bin/python3."""
+import glob
+import json
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+STREAM_ARN = "arn:aws:firehose:us-east-1:123456789012:deliverystream/{}"
+
+
+class Events(harness.MailChecks, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        import warnings
+        warnings.simplefilter("ignore", ResourceWarning)
+        cls.workdir = tempfile.mkdtemp(prefix="sesame-events-")
+        port = harness.free_port()
+        cls.sink = harness.Sink(cls.workdir, name="sink", port=port).start()
+        cls.dns = harness.Dnsmasq(cls.workdir)
+        cls.dns.mx += [("sink.test", "mx.sink.test", 10), ("shop.example", "mx.sink.test", 10)]
+        cls.dns.hosts += [("mx.sink.test", "127.0.0.1")]
+        cls.dns.start()
+        cls.firehose = os.path.join(cls.workdir, "firehose")
+        cls.server = harness.Sesame(dns_port=cls.dns.port, extra_config=(
+            f'[delivery]\nmx_port = {port}\nbounce_domain = "bounces.sesame.test"\n'
+            f'[events]\nfirehose_dir = "{cls.firehose}"\npoll_ms = 50\n'))
+        cls.server.start()
+        cls.account = cls.server.unthrottled_sender("shop.example", rate=1000)
+        cls.v1, cls.v2 = cls.server.ses_clients()
+        cls.v2.create_configuration_set(ConfigurationSetName="tracked")
+        cls.v2.create_configuration_set_event_destination(
+            ConfigurationSetName="tracked", EventDestinationName="all",
+            EventDestination={"Enabled": True, "MatchingEventTypes": ["SEND", "DELIVERY", "RENDERING_FAILURE"],
+                              "KinesisFirehoseDestination": {"IamRoleArn": "arn:aws:iam::123456789012:role/x",
+                                                             "DeliveryStreamArn": STREAM_ARN.format("ses-all")}})
+        cls.v2.create_configuration_set_event_destination(
+            ConfigurationSetName="tracked", EventDestinationName="bounces",
+            EventDestination={"Enabled": True, "MatchingEventTypes": ["BOUNCE"],
+                              "KinesisFirehoseDestination": {"IamRoleArn": "arn:aws:iam::123456789012:role/x",
+                                                             "DeliveryStreamArn": STREAM_ARN.format("ses-bounces")}})
+        cls.v2.create_email_template(TemplateName="hello", TemplateContent={"Subject": "Hi {{name}}", "Text": "x"})
+
+    @classmethod
+    def tearDownClass(cls):
+        import shutil
+        cls.server.cleanup()
+        for p in (cls.sink, cls.dns):
+            p.stop()
+        shutil.rmtree(cls.workdir, ignore_errors=True)
+
+    def records(self, stream):
+        out = []
+        for path in sorted(glob.glob(os.path.join(self.firehose, stream, "*", "*", "*", "*", f"{stream}-1-*"))):
+            with open(path) as f:
+                out += [json.loads(line) for line in f if line.strip()]
+        return out
+
+    def wait_records(self, stream, predicate, timeout=20):
+        deadline = time.time() + timeout
+        while True:
+            recs = self.records(stream)
+            if predicate(recs):
+                return recs
+            if time.time() > deadline:
+                self.fail(f"{stream}: {[(r['eventType'], r['mail']['messageId']) for r in recs]}")
+            time.sleep(0.1)
+
+    def send(self, to, configuration_set="tracked"):
+        kw = {"ConfigurationSetName": configuration_set} if configuration_set else {}
+        return self.v2.send_email(FromEmailAddress="news@shop.example", Destination={"ToAddresses": [to]},
+                                  Content={"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}}},
+                                  **kw)["MessageId"]
+
+    def of(self, recs, mid):
+        return [r["eventType"] for r in recs if r["mail"]["messageId"] == mid]
+
+    def test_send_and_delivery_reach_the_stream_in_order(self):
+        mid = self.send("e1@sink.test")
+        recs = self.wait_records("ses-all", lambda rs: self.of(rs, mid) == ["Send", "Delivery"])
+        send, delivery = [r for r in recs if r["mail"]["messageId"] == mid]
+        self.assertEqual(send["mail"]["tags"]["ses:configuration-set"], ["tracked"])
+        self.assertEqual(send["mail"]["destination"], ["e1@sink.test"])
+        self.assertEqual(delivery["delivery"]["recipients"], ["e1@sink.test"])
+        self.assertFalse([r for r in self.records("ses-bounces") if r["mail"]["messageId"] == mid])
+        # The file layout is Firehose's: <stream>/YYYY/MM/DD/HH/<stream>-1-<time>-<seq>.
+        [path] = [p for p in glob.glob(os.path.join(self.firehose, "ses-all", "*", "*", "*", "*", "*"))][:1]
+        self.assertRegex(os.path.relpath(path, self.firehose),
+                         r"^ses-all/\d{4}/\d{2}/\d{2}/\d{2}/ses-all-1-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-\d+$")
+
+    def test_rendering_failure_is_published(self):
+        mid = self.v2.send_email(FromEmailAddress="news@shop.example", Destination={"ToAddresses": ["e2@sink.test"]},
+                                 ConfigurationSetName="tracked",
+                                 Content={"Template": {"TemplateName": "hello", "TemplateData": "{}"}})["MessageId"]
+        recs = self.wait_records("ses-all", lambda rs: self.of(rs, mid) == ["Rendering Failure"])
+        [r] = [r for r in recs if r["mail"]["messageId"] == mid]
+        self.assertEqual(r["failure"]["templateName"], "hello")
+
+    def test_mail_without_the_set_is_not_published(self):
+        plain = self.send("e3@sink.test", configuration_set=None)
+        tracked = self.send("e4@sink.test")
+        self.wait_records("ses-all", lambda rs: self.of(rs, tracked) == ["Send", "Delivery"])
+        self.received(plain)
+        time.sleep(0.5)
+        self.assertEqual(self.of(self.records("ses-all"), plain), [])
+
+    def test_v1_destination_with_the_cli(self):
+        self.server.aws("ses", "create-configuration-set", "--configuration-set", "Name=v1set")
+        self.server.aws("ses", "create-configuration-set-event-destination", "--configuration-set-name", "v1set",
+                        "--event-destination", json.dumps({
+                            "Name": "fh", "Enabled": True, "MatchingEventTypes": ["send"],
+                            "KinesisFirehoseDestination": {"IAMRoleARN": "arn:aws:iam::123456789012:role/x",
+                                                           "DeliveryStreamARN": STREAM_ARN.format("ses-v1")}}))
+        mid = self.send("e5@sink.test", configuration_set="v1set")
+        self.wait_records("ses-v1", lambda rs: self.of(rs, mid) == ["Send"])
+        self.received(mid)
+        time.sleep(0.5)
+        self.assertEqual(self.of(self.records("ses-v1"), mid), ["Send"])  # Delivery does not match
+
+    def test_restart_neither_loses_nor_repeats(self):
+        before = self.send("e6@sink.test")
+        self.wait_records("ses-all", lambda rs: self.of(rs, before) == ["Send", "Delivery"])
+        self.server.restart()
+        after = self.send("e7@sink.test")
+        recs = self.wait_records("ses-all", lambda rs: self.of(rs, after) == ["Send", "Delivery"])
+        self.assertEqual(self.of(recs, before), ["Send", "Delivery"])
+        keys = [(r["eventType"], r["mail"]["messageId"]) for r in recs]
+        self.assertEqual(len(keys), len(set(keys)), "a record was published twice")
+
+
+if __name__ == "__main__":
+    unittest.main()
