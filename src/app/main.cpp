@@ -89,18 +89,25 @@ int serve(const app::Config& cfg) {
   opts.max_connections = cfg.api_max_connections;
   opts.worker_threads = cfg.api_worker_threads;
   auto is_health = [](const base::HttpRequest& req) { return req.method == "GET" && req.target == "/_sesame/health"; };
+  // CloudWatch-style event destinations, for Prometheus (unauthenticated, as scrape targets are).
+  auto is_metrics = [](const base::HttpRequest& req) { return req.method == "GET" && req.path() == "/metrics"; };
+  events::Publisher* publisher_ptr = nullptr;
   auto is_capture = [](const base::HttpRequest& req) { return req.target.rfind("/_aws/ses", 0) == 0; };
   auto is_verify_link = [](const base::HttpRequest& req) { return req.method == "GET" && req.path() == "/_sesame/verify-email"; };
   http::Server server(
       opts,
       [&](const base::HttpRequest& req) -> base::HttpResponse {
         if (is_health(req)) return base::HttpResponse{200, {{"Content-Type", "text/plain"}}, "ok\n"};
+        if (is_metrics(req)) {
+          if (!publisher_ptr) return base::HttpResponse{503, {{"Content-Type", "text/plain"}}, "starting\n"};
+          return base::HttpResponse{200, {{"Content-Type", "text/plain; version=0.0.4"}}, publisher_ptr->metrics()};
+        }
         if (cfg.delivery_mode == "capture" && is_capture(req)) return app::capture_view(r.services(), req);
         if (is_verify_link(req)) return app::verification_link_view(r.services(), req);
         return dispatcher.handle(req);
       },
       [&](const base::HttpRequest& head) -> std::optional<base::HttpResponse> {
-        if (is_health(head) || is_verify_link(head) || (cfg.delivery_mode == "capture" && is_capture(head))) return std::nullopt;
+        if (is_health(head) || is_metrics(head) || is_verify_link(head) || (cfg.delivery_mode == "capture" && is_capture(head))) return std::nullopt;
         return dispatcher.precheck(head);
       },
       [&](int status, const std::string& message, const std::string& target) {
@@ -139,6 +146,7 @@ int serve(const app::Config& cfg) {
   po.poll_seconds = cfg.events_poll_seconds;
   events::Publisher publisher(r.services().store, r.clock(), service::event_destination_lookup(r.services()), po);
   if (auto st = publisher.start(); !st.ok()) return fail(st.error().message);
+  publisher_ptr = &publisher;
   // SMTP submission (reference §4): STARTTLS and implicit-TLS listeners, one backend.
   // They listen before the API does, so a healthy API means SMTP is ready too.
   std::vector<std::unique_ptr<net::SmtpListener>> smtp;

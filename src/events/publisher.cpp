@@ -102,9 +102,8 @@ class StreamFile {
 };
 
 /// The configuration set named in an event's mail.tags, if any.
-std::string configuration_set_of(const std::string& body) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return {};
+std::string configuration_set_of(const nlohmann::json& j) {
+  if (!j.is_object()) return {};
   auto mail = j.find("mail");
   if (mail == j.end() || !mail->is_object()) return {};
   auto tags = mail->find("tags");
@@ -112,6 +111,44 @@ std::string configuration_set_of(const std::string& body) {
   auto cs = tags->find("ses:configuration-set");
   if (cs == tags->end() || !cs->is_array() || cs->empty() || !(*cs)[0].is_string()) return {};
   return (*cs)[0].get<std::string>();
+}
+
+/// A dimension's value for one event: the message tag's or the email header's, else the default.
+std::string dimension_value(const nlohmann::json& event, const Dimension& d) {
+  const auto& mail = event.value("mail", nlohmann::json::object());
+  if (d.source == "MESSAGE_TAG") {
+    const auto tags = mail.value("tags", nlohmann::json::object());
+    auto t = tags.find(d.name);
+    if (t != tags.end() && t->is_array() && !t->empty() && (*t)[0].is_string()) return (*t)[0].get<std::string>();
+  } else if (d.source == "EMAIL_HEADER") {
+    for (const auto& h : mail.value("headers", nlohmann::json::array())) {
+      const std::string n = h.value("name", "");
+      if (n.size() == d.name.size() && std::equal(n.begin(), n.end(), d.name.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+          }))
+        return h.value("value", "");
+    }
+  }
+  return d.default_value;
+}
+
+/// Prometheus label names: [a-zA-Z_][a-zA-Z0-9_]*.
+std::string label_name(const std::string& s) {
+  std::string out;
+  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0]))) out = "_" + out;
+  return out;
+}
+
+std::string label_value(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
 }
 }  // namespace
 
@@ -151,6 +188,8 @@ struct Publisher::Impl {
   bool stopping = false;
   std::thread thread;
   std::mutex pass;  // one pass at a time (the thread, or stop()'s final pass)
+  mutable std::mutex counters_mu;
+  std::map<std::string, std::uint64_t> counters;  // Prometheus label set -> events
 
   Impl(store::Store& s, const base::Clock& c, DestinationLookup l, PublisherOptions opts)
       : store(s), clock(c), lookup(std::move(l)), o(std::move(opts)) {}
@@ -165,9 +204,11 @@ struct Publisher::Impl {
     if (events.empty()) return std::size_t(0);
     std::map<std::string, std::vector<Destination>> known;  // per pass: one lookup per set
     std::vector<StreamFile*> touched;
+    std::map<std::string, std::uint64_t> counted;  // merged into counters once the pass commits
     const double now = clock.now();
     for (const auto& e : events) {
-      const std::string cs = configuration_set_of(e.body);
+      const auto parsed = nlohmann::json::parse(e.body, nullptr, false);
+      const std::string cs = configuration_set_of(parsed);
       if (cs.empty()) continue;
       const std::string key = e.account + "/" + e.region + "/" + cs;
       auto it = known.find(key);
@@ -177,8 +218,17 @@ struct Publisher::Impl {
       }
       const std::string type = matching_type(e.type);
       for (const auto& d : it->second) {
-        if (!d.enabled || d.firehose_stream.empty()) continue;
+        if (!d.enabled) continue;
         if (std::find(d.matching.begin(), d.matching.end(), type) == d.matching.end()) continue;
+        if (d.cloudwatch) {
+          std::string labels = "account=\"" + label_value(e.account) + "\",region=\"" + label_value(e.region) +
+                               "\",configuration_set=\"" + label_value(cs) + "\",destination=\"" + label_value(d.name) +
+                               "\",event_type=\"" + label_value(e.type) + "\"";
+          for (const auto& dim : d.dimensions)
+            labels += "," + label_name(dim.name) + "=\"" + label_value(dimension_value(parsed, dim)) + "\"";
+          ++counted[labels];
+        }
+        if (d.firehose_stream.empty()) continue;
         StreamFile& f = files[d.firehose_stream];
         SESAME_CHECK(f.append(o.firehose_dir, d.firehose_stream, e.body + "\n", e.seq, now, o));
         if (std::find(touched.begin(), touched.end(), &f) == touched.end()) touched.push_back(&f);
@@ -189,6 +239,10 @@ struct Publisher::Impl {
     const std::uint64_t last = events.back().seq;
     SESAME_CHECK(store.write([&](store::Txn& t) { return t.set_cursor(kCursor, last); }));
     cursor = last;
+    if (!counted.empty()) {
+      std::lock_guard lk(counters_mu);
+      for (const auto& [k, n] : counted) counters[k] += n;
+    }
     return events.size();
   }
 
@@ -245,5 +299,15 @@ void Publisher::stop() {
 }
 
 Result<std::size_t> Publisher::publish_once() { return impl_->once(); }
+
+std::string Publisher::metrics() const {
+  std::string out =
+      "# HELP ses_events_total SES events counted by CloudWatch-style event destinations, by configuration set, "
+      "destination, event type and the destination's dimensions.\n"
+      "# TYPE ses_events_total counter\n";
+  std::lock_guard lk(impl_->counters_mu);
+  for (const auto& [labels, n] : impl_->counters) out += "ses_events_total{" + labels + "} " + std::to_string(n) + "\n";
+  return out;
+}
 
 }  // namespace sesame::events

@@ -7,8 +7,10 @@
 // <firehose_dir>/<stream>/<YYYY>/<MM>/<DD>/<HH>/, rotated by size and age, as Firehose
 // lays records out in S3. A record is written and fsynced before the cursor moves past it:
 // a crash or a failing disk delays events and may repeat some (at least once), but loses
-// none and never reorders the events of a message. SNS-style webhooks and metrics are
-// destinations still to come.
+// none and never reorders the events of a message. CloudWatch-style destinations are
+// counters served in Prometheus' text format (metrics()), labelled with the destination's
+// dimensions; they count from the start of the process, as Prometheus counters do.
+// SNS-style webhooks are a destination still to come.
 #pragma once
 
 #include <functional>
@@ -22,12 +24,22 @@
 
 namespace sesame::events {
 
+/// A CloudWatch destination's dimension: its value comes from a message tag or an email
+/// header of the event's message (or is the default).
+struct Dimension {
+  std::string name;
+  std::string source;  // MESSAGE_TAG | EMAIL_HEADER | LINK_TAG
+  std::string default_value;
+};
+
 /// One event destination of a configuration set, as far as publishing needs it.
 struct Destination {
   std::string name;
   bool enabled = false;
   std::vector<std::string> matching;  // v2 spellings: SEND, DELIVERY, RENDERING_FAILURE …
   std::string firehose_stream;        // the DeliveryStreamArn's name; empty: not Firehose
+  bool cloudwatch = false;            // counted in metrics() with these dimensions
+  std::vector<Dimension> dimensions;
 };
 
 /// The destinations of (account, region, configuration set). An error means "could not
@@ -66,6 +78,8 @@ class Publisher {
   /// One pass: publishes up to `batch` events after the cursor; returns how many were
   /// looked at (0: nothing new).
   base::Result<std::size_t> publish_once();
+  /// The CloudWatch-style counters, in Prometheus' text exposition format.
+  std::string metrics() const;
 
   struct Impl;
 

@@ -143,6 +143,42 @@ TEST_F(PublisherTest, FilesRotateBySize) {
   EXPECT_EQ(lines("stream-a").size(), 10u);
 }
 
+TEST_F(PublisherTest, CloudWatchDestinationsCountWithTheirDimensions) {
+  auto cw = [this](const std::string&, const std::string&, const std::string&) -> base::Result<std::vector<Destination>> {
+    if (fail_lookups_) return base::make_error(base::ErrorCode::kUnavailable, "busy");
+    Destination d{"cw", true, {"SEND"}, "", true,
+                  {Dimension{"campaign", "MESSAGE_TAG", "none"}, Dimension{"X-Kind", "EMAIL_HEADER", "plain"}}};
+    return std::vector<Destination>{d};
+  };
+  auto add = [&](const std::string& id, const std::string& tags, const std::string& headers) {
+    std::string body = R"({"eventType":"Send","mail":{"messageId":")" + id + R"(","headers":)" + headers +
+                       R"(,"tags":{"ses:configuration-set":["news"])" + tags + "}}}";
+    ASSERT_TRUE(store_->write([&](store::Txn& t) {
+                  return t.insert_event(store::EventRecord{"111111111111", "us-east-1", id, "Send", body, clock_.now()});
+                }).ok());
+  };
+  add("m1", R"(,"campaign":["spring"])", R"([{"name":"x-kind","value":"promo \"big\""}])");
+  add("m2", R"(,"campaign":["spring"])", R"([{"name":"x-kind","value":"promo \"big\""}])");
+  add("m3", "", "[]");
+  Publisher p(*store_, clock_, cw, options_);
+  ASSERT_TRUE(p.publish_once().ok());
+  const std::string m = p.metrics();
+  EXPECT_NE(m.find("# TYPE ses_events_total counter"), std::string::npos);
+  EXPECT_NE(m.find(R"(ses_events_total{account="111111111111",region="us-east-1",configuration_set="news",destination="cw",)"
+                   R"(event_type="Send",campaign="spring",X_Kind="promo \"big\""} 2)"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find(R"(campaign="none",X_Kind="plain"} 1)"), std::string::npos) << m;
+  // A pass that fails counts nothing (the retry will).
+  add("m4", "", "[]");
+  fail_lookups_ = true;
+  EXPECT_FALSE(p.publish_once().ok());
+  EXPECT_NE(p.metrics().find(R"(X_Kind="plain"} 1)"), std::string::npos);
+  fail_lookups_ = false;
+  ASSERT_TRUE(p.publish_once().ok());
+  EXPECT_NE(p.metrics().find(R"(X_Kind="plain"} 2)"), std::string::npos);
+}
+
 TEST_F(PublisherTest, TheThreadPublishesAndStopFlushes) {
   options_.poll_seconds = 0.01;
   Publisher p(*store_, clock_, lookup(), options_);

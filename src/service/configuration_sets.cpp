@@ -362,6 +362,12 @@ events::DestinationLookup event_destination_lookup(Services& services) {
         if (t.is_string()) d.matching.push_back(t.get<std::string>());
       if (e.contains("KinesisFirehoseDestination"))
         d.firehose_stream = events::stream_name(e["KinesisFirehoseDestination"].value("DeliveryStreamArn", ""));
+      if (e.contains("CloudWatchDestination")) {
+        d.cloudwatch = true;
+        for (const auto& dim : e["CloudWatchDestination"].value("DimensionConfigurations", json::array()))
+          d.dimensions.push_back(events::Dimension{dim.value("DimensionName", ""), dim.value("DimensionValueSource", ""),
+                                                   dim.value("DefaultDimensionValue", "")});
+      }
       out.push_back(std::move(d));
     }
     return out;

@@ -1,8 +1,9 @@
 """Event publishing end to end (issue 6, first slice): a configuration set's Firehose-style
 event destinations get SES event records, one JSON per line, in files under
 [events] firehose_dir, for the event types they match and only those; events of messages
-sent without the set go nowhere; a restart neither loses nor repeats records. The real
-binary, dnsmasq and an aiosmtpd sink; boto3 and the AWS CLI. Run with /usr/bin/python3."""
+sent without the set go nowhere; a restart neither loses nor repeats records; CloudWatch-
+style destinations are counters on GET /metrics with their dimensions. The real binary,
+dnsmasq and an aiosmtpd sink; boto3, the AWS CLI and urllib. Run with /usr/bin/python3."""
 import glob
 import json
 import os
@@ -124,6 +125,37 @@ class Events(harness.MailChecks, unittest.TestCase):
         self.received(mid)
         time.sleep(0.5)
         self.assertEqual(self.of(self.records("ses-v1"), mid), ["Send"])  # Delivery does not match
+
+    def test_cloudwatch_destination_counts_on_metrics(self):
+        import urllib.request
+        self.v2.create_configuration_set(ConfigurationSetName="counted")
+        self.v2.create_configuration_set_event_destination(
+            ConfigurationSetName="counted", EventDestinationName="cw",
+            EventDestination={"Enabled": True, "MatchingEventTypes": ["SEND", "DELIVERY"],
+                              "CloudWatchDestination": {"DimensionConfigurations": [
+                                  {"DimensionName": "campaign", "DimensionValueSource": "MESSAGE_TAG",
+                                   "DefaultDimensionValue": "none"}]}})
+        for to, tags in (("m1@sink.test", [{"Name": "campaign", "Value": "spring"}]),
+                         ("m2@sink.test", [{"Name": "campaign", "Value": "spring"}]), ("m3@sink.test", [])):
+            mid = self.v2.send_email(FromEmailAddress="news@shop.example", Destination={"ToAddresses": [to]},
+                                     ConfigurationSetName="counted", EmailTags=tags,
+                                     Content={"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}}})
+            self.received(mid["MessageId"])
+        prefix = (f'ses_events_total{{account="{self.account}",region="us-east-1",configuration_set="counted",'
+                  'destination="cw",')
+        want = [prefix + 'event_type="Send",campaign="spring"} 2', prefix + 'event_type="Delivery",campaign="spring"} 2',
+                prefix + 'event_type="Send",campaign="none"} 1', prefix + 'event_type="Delivery",campaign="none"} 1']
+        deadline = time.time() + 20
+        while True:
+            with urllib.request.urlopen(self.server.endpoint + "/metrics", timeout=5) as r:
+                self.assertTrue(r.headers["Content-Type"].startswith("text/plain"))
+                text = r.read().decode()
+            if all(w in text.splitlines() for w in want):
+                break
+            if time.time() > deadline:
+                self.fail(text)
+            time.sleep(0.1)
+        self.assertIn("# TYPE ses_events_total counter", text)
 
     def test_restart_neither_loses_nor_repeats(self):
         before = self.send("e6@sink.test")
