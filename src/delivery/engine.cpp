@@ -1,5 +1,7 @@
 #include "delivery/engine.hpp"
 
+#include "base/encoding.hpp"
+
 #include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -57,6 +59,9 @@ struct Outcome {
   std::string delay_note;
   std::vector<store::EventRecord> events;
   std::optional<store::MessageRecord> dsn;
+  // Hard bounces the account's suppression list takes (SuppressedReasons has BOUNCE).
+  std::string account, region;
+  std::vector<store::Suppressed> suppress;
   int write_failures = 0;
 };
 
@@ -312,6 +317,7 @@ struct Engine::Impl {
     const double next = std::min(now + o.retry.delay(attempts), expiry);
 
     std::vector<store::EventRecord> events;
+    std::vector<store::Suppressed> suppress;
     const bool has_events = !ctx.mail_json.empty() && !rec.account.empty();
     if (has_events) {
       for (std::size_t i = 0; i < job.recipients.size(); ++i)
@@ -323,9 +329,13 @@ struct Engine::Impl {
                           delay_event(ctx, delayed_list.front().second.delay_type, expiry, delayed_list), now});
       std::map<std::pair<std::string, std::string>, std::vector<std::pair<std::string, Decision>>> groups;
       for (const auto& b : bounced_list) groups[{b.second.bounce_type, b.second.bounce_subtype}].push_back(b);
-      for (const auto& [type, list] : groups)
-        events.push_back({rec.account, rec.region, rec.id, "Bounce",
-                          bounce_event(ctx, type.first, type.second, list, base::ses_message_id(now, o.message_id_prefix)), now});
+      for (const auto& [type, list] : groups) {
+        const std::string feedback_id = base::ses_message_id(now, o.message_id_prefix);
+        events.push_back({rec.account, rec.region, rec.id, "Bounce", bounce_event(ctx, type.first, type.second, list, feedback_id), now});
+        if (type.first == "Permanent" && d.value("suppress_bounces", false))
+          for (const auto& [addr, dec] : list)
+            suppress.push_back(store::Suppressed{base::to_lower_ascii(addr), "BOUNCE", now, rec.id, feedback_id});
+      }
     }
 
     // A DSN to the sender (RFC 3464) when feedback forwarding is on; never for a DSN.
@@ -364,6 +374,9 @@ struct Engine::Impl {
     out->delay_note = delayed_list.empty() ? std::string() : delayed_list.front().second.diagnostic;
     out->events = std::move(events);
     out->dsn = std::move(dsn);
+    out->account = rec.account;
+    out->region = rec.region;
+    out->suppress = std::move(suppress);
     record(out);
   }
 
@@ -382,6 +395,7 @@ struct Engine::Impl {
           if (!out->bounced.empty())
             SESAME_CHECK(t.set_recipients(out->id, out->bounced, store::state::kBounced, out->attempts, out->now));
           for (const auto& e : out->events) SESAME_CHECK(t.insert_event(e));
+          for (const auto& e : out->suppress) SESAME_CHECK(t.suppress(out->account, out->region, e));
           if (out->dsn) SESAME_CHECK(t.insert_message(*out->dsn));
           return base::ok_status();
         },

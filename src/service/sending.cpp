@@ -218,6 +218,7 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
   SESAME_CHECK(docs.pin());
   bool require_tls = false;
   double max_delivery_seconds = 14 * 3600;  // SES's default for MaxDeliverySeconds
+  std::optional<json> cs_suppression;        // the configuration set's SuppressionOptions, when set
   if (!sub.configuration_set.empty()) {
     SESAME_ASSIGN(auto cs, docs.find(c, kind::kConfigurationSet, sub.configuration_set));
     if (!cs) return base::make_error(ErrorCode::kNotFound, "Configuration set <" + sub.configuration_set + "> does not exist.", kind::kConfigurationSet);
@@ -227,6 +228,7 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
     require_tls = delivery.value("TlsPolicy", "OPTIONAL") == "REQUIRE";
     if (delivery.contains("MaxDeliverySeconds") && delivery["MaxDeliverySeconds"].is_number())
       max_delivery_seconds = delivery["MaxDeliverySeconds"].get<double>();
+    if (cs->contains("SuppressionOptions")) cs_suppression = (*cs)["SuppressionOptions"];
   }
   SESAME_ASSIGN(auto settings, docs.find(c, kind::kAccount, ""));
   if (settings && !settings->value("sending_enabled", true))
@@ -287,8 +289,22 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
     break;
   }
 
-  // 5. Quotas.
+  // 5. Quotas (suppressed recipients count: SES sends to them as far as quotas go).
   SESAME_CHECK(check_quota(c, rcpts.size(), effective_quota(settings ? *settings : json::object(), production)));
+
+  // 5b. The account's suppression list, for the reasons in effect: the configuration set's
+  // SuppressionOptions, else the account's SuppressionAttributes (default both reasons).
+  const json reasons = (cs_suppression ? *cs_suppression
+                                       : (settings ? settings->value("suppression", json::object()) : json::object()))
+                           .value("SuppressedReasons", json::array({"BOUNCE", "COMPLAINT"}));
+  std::vector<store::Suppressed> suppressed;
+  if (!reasons.empty()) {
+    std::vector<std::string> lower;
+    for (const auto& r : rcpts) lower.push_back(base::to_lower_ascii(r.address));
+    SESAME_ASSIGN(auto listed, s_.store.suppressed_among(c.account_id, c.region, lower));
+    for (auto& e : listed)
+      if (std::find(reasons.begin(), reasons.end(), e.reason) != reasons.end()) suppressed.push_back(std::move(e));
+  }
 
   // 6. DKIM: the From domain's key, when its DKIM is enabled and verified.
   std::string wire = built.empty() ? mime::serialize(msg) : std::move(built);
@@ -325,7 +341,9 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
   std::vector<std::string> addresses;
   for (const auto& r : rcpts) {
     destination.push_back(r.address);
-    addresses.push_back(r.address);
+    const std::string lower = base::to_lower_ascii(r.address);
+    if (std::none_of(suppressed.begin(), suppressed.end(), [&](const store::Suppressed& e) { return e.address == lower; }))
+      addresses.push_back(r.address);
   }
   json common{{"from", address_array(mime::header(msg, "From"))},
               {"to", address_array(mime::header(msg, "To"))},
@@ -349,7 +367,8 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
               {"source", from.address},
               {"require_tls", require_tls},
               {"max_delivery_seconds", max_delivery_seconds},
-              {"feedback_forwarding", sender_identity->value("feedback_forwarding", true)}}}};
+              {"feedback_forwarding", sender_identity->value("feedback_forwarding", true)},
+              {"suppress_bounces", std::find(reasons.begin(), reasons.end(), "BOUNCE") != reasons.end()}}}};
   if (s_.settings.capture) {
     capture["Destination"] = capture.value("Destination", json{{"ToAddresses", destination}});
     meta["capture"] = std::move(capture);
@@ -357,26 +376,50 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
   if (render_error) {
     // SES accepts the call, then fails to render: no message, a Rendering Failure event.
     json failure{{"errorMessage", *render_error}, {"templateName", sub.templated->compiled->name}};
-    Prepared out{id, store::MessageRecord{}, store::EventRecord{c.account_id, c.region, id, "Rendering Failure",
-                                                                R"({"eventType":"Rendering Failure","mail":)" + mail_json +
-                                                                    R"(,"failure":)" + failure.dump() + "}", now}};
-    out.render_failed = true;
+    Prepared out{id, store::MessageRecord{},
+                 {store::EventRecord{c.account_id, c.region, id, "Rendering Failure",
+                                     R"({"eventType":"Rendering Failure","mail":)" + mail_json + R"(,"failure":)" +
+                                         failure.dump() + "}",
+                                     now}}};
+    out.store_message = false;
     return out;
   }
+  const bool deliverable = !addresses.empty();
   Prepared out{id,
                 store::MessageRecord{id, c.account_id, c.region, now, from.address, addresses, meta.dump(), std::move(wire),
                                      s_.settings.capture},
-                store::EventRecord{c.account_id, c.region, id, "Send",
-                                   R"({"eventType":"Send","mail":)" + mail_json + R"(,"send":{}})", now}};
+                {store::EventRecord{c.account_id, c.region, id, "Send",
+                                    R"({"eventType":"Send","mail":)" + mail_json + R"(,"send":{}})", now}}};
+  if (!suppressed.empty()) {
+    // Not attempted: a permanent bounce, as SES reports it (reference §6, OnAccountSuppressionList).
+    json bounced = json::array();
+    for (const auto& e : suppressed)
+      bounced.push_back(json{{"emailAddress", e.address},
+                             {"action", "failed"},
+                             {"status", "5.1.1"},
+                             {"diagnosticCode", "Amazon SES did not send the message to this address because it is on "
+                                                "the suppression list for your account."}});
+    json bounce{{"bounceType", "Permanent"},
+                {"bounceSubType", "OnAccountSuppressionList"},
+                {"bouncedRecipients", bounced},
+                {"timestamp", base::format_iso8601(now)},
+                {"feedbackId", base::ses_message_id(now, s_.settings.message_id_prefix)},
+                {"reportingMTA", "dns; " + s_.settings.hostname}};
+    out.events.push_back(store::EventRecord{c.account_id, c.region, id, "Bounce",
+                                            R"({"eventType":"Bounce","mail":)" + mail_json + R"(,"bounce":)" + bounce.dump() + "}",
+                                            now});
+  }
+  out.store_message = deliverable;
   out.record.mail = std::move(mail_json);
   return out;
 }
 
 namespace {
-base::Status insert_prepared(store::Txn& t, const store::MessageRecord& record, const store::EventRecord& ev,
-                             bool render_failed) {
-  if (!render_failed) SESAME_CHECK(t.insert_message(record));
-  return t.insert_event(ev);
+base::Status insert_prepared(store::Txn& t, const store::MessageRecord& record,
+                             const std::vector<store::EventRecord>& events, bool store_message) {
+  if (store_message) SESAME_CHECK(t.insert_message(record));
+  for (const auto& e : events) SESAME_CHECK(t.insert_event(e));
+  return base::ok_status();
 }
 
 /// Errors that do not depend on the destination: a bulk request fails as a whole.
@@ -388,8 +431,8 @@ bool request_level(const base::Error& e) {
 
 Result<std::string> Sending::accept(const Caller& c, Submission sub) {
   SESAME_ASSIGN(auto p, prepare(c, std::move(sub)));
-  SESAME_CHECK(s_.store.write([&](store::Txn& t) { return insert_prepared(t, p.record, p.event, p.render_failed); }));
-  if (!s_.settings.capture && !p.render_failed) s_.intake->submit(std::move(p.record));
+  SESAME_CHECK(s_.store.write([&](store::Txn& t) { return insert_prepared(t, p.record, p.events, p.store_message); }));
+  if (!s_.settings.capture && p.store_message) s_.intake->submit(std::move(p.record));
   return p.id;
 }
 
@@ -410,9 +453,9 @@ Result<std::vector<Result<std::string>>> Sending::accept_bulk(const Caller& c, s
       std::lock_guard lk(shared.mu);
       ++shared.outstanding;
     }
-    s_.store.write_async([held](store::Txn& t) { return insert_prepared(t, held->record, held->event, held->render_failed); },
+    s_.store.write_async([held](store::Txn& t) { return insert_prepared(t, held->record, held->events, held->store_message); },
                          [&, i, held, services](base::Status st) {
-                           if (st.ok() && !held->render_failed && !services->settings.capture)
+                           if (st.ok() && held->store_message && !services->settings.capture)
                              services->intake->submit(std::move(held->record));
                            std::lock_guard lk(shared.mu);
                            results[i] = st.ok() ? Result<std::string>(held->id) : Result<std::string>(st.error());
@@ -458,10 +501,10 @@ void Sending::accept_async(const Caller& c, Submission sub, std::function<void(b
   if (!prepared.ok()) return done(prepared.error());
   auto p = std::make_shared<Prepared>(std::move(prepared).value());
   Services* services = &s_;
-  s_.store.write_async([p](store::Txn& t) { return insert_prepared(t, p->record, p->event, p->render_failed); },
+  s_.store.write_async([p](store::Txn& t) { return insert_prepared(t, p->record, p->events, p->store_message); },
                        [services, p, done = std::move(done)](base::Status st) {
                          if (!st.ok()) return done(st.error());
-                         if (!services->settings.capture && !p->render_failed) services->intake->submit(std::move(p->record));
+                         if (!services->settings.capture && p->store_message) services->intake->submit(std::move(p->record));
                          done(p->id);
                        });
 }

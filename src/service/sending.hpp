@@ -72,8 +72,8 @@ class Sending {
   struct Prepared {
     std::string id;
     store::MessageRecord record;
-    store::EventRecord event;
-    bool render_failed = false;  // only the Rendering Failure event is written
+    std::vector<store::EventRecord> events;  // Send (or Rendering Failure), then any suppression Bounce
+    bool store_message = true;  // false: nothing to deliver (render failure, every recipient suppressed)
   };
   /// Everything before the commit: checks, MIME, DKIM, the records to write.
   base::Result<Prepared> prepare(const Caller& c, Submission submission);

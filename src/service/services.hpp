@@ -145,6 +145,7 @@ void register_templates(HandlerTable& table, Services& services);
 void register_receipt_rules(HandlerTable& table, Services& services);
 void register_account(HandlerTable& table, Services& services);
 void register_sending(HandlerTable& table, Services& services);
+void register_suppression(HandlerTable& table, Services& services);
 
 inline void register_all(HandlerTable& table, Services& services) {
   register_identities_v1(table, services);
@@ -154,6 +155,7 @@ inline void register_all(HandlerTable& table, Services& services) {
   register_receipt_rules(table, services);
   register_account(table, services);
   register_sending(table, services);
+  register_suppression(table, services);
 }
 
 }  // namespace sesame::service

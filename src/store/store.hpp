@@ -92,6 +92,14 @@ struct EventRecord {
   std::uint64_t seq = 0;  // set when read back: the outbox order
 };
 
+/// An address on an account's suppression list (per account and region, as in SES v2).
+struct Suppressed {
+  std::string address;  // lower-case
+  std::string reason;   // BOUNCE | COMPLAINT
+  base::EpochSeconds updated = 0;
+  std::string message_id, feedback_id;  // what put it there, when known
+};
+
 /// Writes inside one group-committed transaction. A failed job's changes are rolled back
 /// (savepoint) without touching the other jobs of the same commit.
 class Txn {
@@ -116,6 +124,11 @@ class Txn {
                                       const std::string& state, int attempts, base::EpochSeconds next_attempt) = 0;
   /// A publisher's position in the event outbox (the last seq it has published).
   virtual base::Status set_cursor(const std::string& publisher, std::uint64_t seq) = 0;
+  /// Adds or replaces an address on the suppression list.
+  virtual base::Status suppress(const std::string& account, const std::string& region, const Suppressed& entry) = 0;
+  /// true when the address was on the list.
+  virtual base::Result<bool> unsuppress(const std::string& account, const std::string& region,
+                                        const std::string& address) = 0;
 };
 
 using WriteJob = std::function<base::Status(Txn&)>;
@@ -159,6 +172,16 @@ class Store {
   /// The outbox: events with seq > `after`, in seq order (the order they were committed
   /// in), at most `limit`.
   virtual base::Result<std::vector<EventRecord>> events_after(std::uint64_t after, std::size_t limit) = 0;
+  virtual base::Result<std::optional<Suppressed>> suppressed(const std::string& account, const std::string& region,
+                                                             const std::string& address) = 0;
+  /// Which of `addresses` (lower-case) are on the list.
+  virtual base::Result<std::vector<Suppressed>> suppressed_among(const std::string& account, const std::string& region,
+                                                                 const std::vector<std::string>& addresses) = 0;
+  /// The list in address order after `after`, filtered by reasons (empty: all) and by the
+  /// last update time in [start, end].
+  virtual base::Result<std::vector<Suppressed>> list_suppressed(const std::string& account, const std::string& region,
+                                                                const std::vector<std::string>& reasons, double start,
+                                                                double end, const std::string& after, std::size_t limit) = 0;
   /// A publisher's cursor (0 when it has published nothing yet).
   virtual base::Result<std::uint64_t> cursor(const std::string& publisher) = 0;
 

@@ -157,6 +157,92 @@ class Events(harness.MailChecks, unittest.TestCase):
             time.sleep(0.1)
         self.assertIn("# TYPE ses_events_total counter", text)
 
+    # -- the account's suppression list ---------------------------------------------------
+    def events_of(self, mid):
+        import sqlite3
+        db = sqlite3.connect(f"file:{self.server.data_dir}/sesame.db?mode=ro", uri=True, timeout=10)
+        try:
+            rows = db.execute("SELECT type, body FROM events WHERE message_id=? ORDER BY seq", (mid,)).fetchall()
+        finally:
+            db.close()
+        return [(t, json.loads(b)) for t, b in rows]
+
+    def test_suppression_list_api(self):
+        v2 = self.v2
+        v2.put_suppressed_destination(EmailAddress="Gone@Sink.Test", Reason="BOUNCE")
+        v2.put_suppressed_destination(EmailAddress="angry@sink.test", Reason="COMPLAINT")
+        got = v2.get_suppressed_destination(EmailAddress="gone@sink.test")["SuppressedDestination"]
+        self.assertEqual((got["EmailAddress"], got["Reason"]), ("gone@sink.test", "BOUNCE"))
+        listed = v2.list_suppressed_destinations(Reasons=["COMPLAINT"])["SuppressedDestinationSummaries"]
+        self.assertIn("angry@sink.test", [e["EmailAddress"] for e in listed])
+        self.assertNotIn("gone@sink.test", [e["EmailAddress"] for e in listed])
+        # Paging in address order, one per page.
+        seen, token = [], None
+        for _ in range(20):
+            page = v2.list_suppressed_destinations(PageSize=1, **({"NextToken": token} if token else {}))
+            seen += [e["EmailAddress"] for e in page["SuppressedDestinationSummaries"]]
+            token = page.get("NextToken")
+            if not token:
+                break
+        self.assertEqual(seen, sorted(set(seen)))
+        self.assertTrue({"gone@sink.test", "angry@sink.test"} <= set(seen))
+        # The CLI, and the errors.
+        rc, out, err = self.server.aws("sesv2", "get-suppressed-destination", "--email-address", "angry@sink.test",
+                                       check=False)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(json.loads(out)["SuppressedDestination"]["Reason"], "COMPLAINT")
+        v2.delete_suppressed_destination(EmailAddress="angry@sink.test")
+        with self.assertRaises(v2.exceptions.NotFoundException):
+            v2.get_suppressed_destination(EmailAddress="angry@sink.test")
+        with self.assertRaises(v2.exceptions.NotFoundException):
+            v2.delete_suppressed_destination(EmailAddress="angry@sink.test")
+
+    def test_suppressed_recipients_are_not_attempted(self):
+        self.v2.put_suppressed_destination(EmailAddress="blocked@sink.test", Reason="BOUNCE")
+        mid = self.v2.send_email(FromEmailAddress="news@shop.example",
+                                 Destination={"ToAddresses": ["blocked@sink.test", "open@sink.test"]},
+                                 ConfigurationSetName="tracked",
+                                 Content={"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}}})["MessageId"]
+        [m] = self.received(mid)
+        self.assertEqual(m["rcpt_tos"], ["open@sink.test"])
+        recs = self.wait_records("ses-bounces", lambda rs: self.of(rs, mid) == ["Bounce"])
+        [b] = [r for r in recs if r["mail"]["messageId"] == mid]
+        self.assertEqual(b["bounce"]["bounceType"], "Permanent")
+        self.assertEqual(b["bounce"]["bounceSubType"], "OnAccountSuppressionList")
+        self.assertEqual([r["emailAddress"] for r in b["bounce"]["bouncedRecipients"]], ["blocked@sink.test"])
+        self.assertEqual(b["mail"]["destination"], ["blocked@sink.test", "open@sink.test"])
+        # Every recipient suppressed: accepted, nothing sent, Send and Bounce recorded.
+        only = self.send("blocked@sink.test")
+        time.sleep(0.5)
+        self.assertEqual([t for t, _ in self.events_of(only)], ["Send", "Bounce"])
+        self.assertFalse([x for x in self.sink.messages() if only.encode() in x["data"]])
+        # A configuration set whose SuppressionOptions leave BOUNCE out sends to it.
+        self.v2.create_configuration_set(ConfigurationSetName="nosuppress",
+                                         SuppressionOptions={"SuppressedReasons": ["COMPLAINT"]})
+        through = self.send("blocked@sink.test", configuration_set="nosuppress")
+        self.received(through)
+
+    def test_hard_bounces_join_the_list(self):
+        mid = self.send("bounce-hard@sink.test")
+        self.wait_records("ses-bounces", lambda rs: self.of(rs, mid) == ["Bounce"])
+        deadline = time.time() + 10
+        while True:
+            try:
+                got = self.v2.get_suppressed_destination(EmailAddress="bounce-hard@sink.test")["SuppressedDestination"]
+                break
+            except self.v2.exceptions.NotFoundException:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+        self.assertEqual(got["Reason"], "BOUNCE")
+        self.assertEqual(got["Attributes"]["MessageId"], mid)
+        self.assertTrue(got["Attributes"]["FeedbackId"])
+        # The next send to it is not attempted.
+        again = self.send("bounce-hard@sink.test")
+        recs = self.wait_records("ses-bounces", lambda rs: self.of(rs, again) == ["Bounce"])
+        [b] = [r for r in recs if r["mail"]["messageId"] == again]
+        self.assertEqual(b["bounce"]["bounceSubType"], "OnAccountSuppressionList")
+
     def test_restart_neither_loses_nor_repeats(self):
         before = self.send("e6@sink.test")
         self.wait_records("ses-all", lambda rs: self.of(rs, before) == ["Send", "Delivery"])

@@ -1,6 +1,7 @@
 // SQLite engine of the store interface: WAL mode, synchronous=FULL, one writer thread that
 // group-commits every job waiting at the time (each in its own savepoint), and a small pool
 // of reader connections so reads never wait for a commit.
+#include <algorithm>
 #include <pthread.h>
 #include <sqlite3.h>
 
@@ -51,6 +52,11 @@ CREATE INDEX IF NOT EXISTS events_by_message ON events(message_id, seq);
 -- keep parsed configuration while it is unchanged (one tiny read instead of several).
 CREATE TABLE IF NOT EXISTS config_version (id INTEGER PRIMARY KEY CHECK (id = 0), n INTEGER NOT NULL);
 INSERT OR IGNORE INTO config_version VALUES (0, 0);
+-- The account-level suppression list (SES v2), per account and region.
+CREATE TABLE IF NOT EXISTS suppressed (
+  account TEXT NOT NULL, region TEXT NOT NULL, address TEXT NOT NULL, reason TEXT NOT NULL,
+  updated REAL NOT NULL, message_id TEXT NOT NULL DEFAULT '', feedback_id TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (account, region, address)) WITHOUT ROWID;
 -- Where each event publisher is in the events table (the outbox).
 CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
 -- No secondary index on docs: every hot lookup uses the primary key, and keys_of_kind (a background
@@ -336,6 +342,23 @@ class SqliteTxn final : public Txn {
     if (s.step() != SQLITE_DONE) return db_error(db_, "insert event");
     return base::ok_status();
   }
+  Status suppress(const std::string& account, const std::string& region, const Suppressed& e) override {
+    Stmt s(c_,
+           "INSERT INTO suppressed(account,region,address,reason,updated,message_id,feedback_id) VALUES(?,?,?,?,?,?,?) "
+           "ON CONFLICT(account,region,address) DO UPDATE SET reason=excluded.reason, updated=excluded.updated, "
+           "message_id=excluded.message_id, feedback_id=excluded.feedback_id");
+    if (!s.valid()) return db_error(db_, "prepare");
+    s.bind(1, account).bind(2, region).bind(3, e.address).bind(4, e.reason).bind(5, e.updated).bind(6, e.message_id).bind(7, e.feedback_id);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "suppress");
+    return base::ok_status();
+  }
+  Result<bool> unsuppress(const std::string& account, const std::string& region, const std::string& address) override {
+    Stmt s(c_, "DELETE FROM suppressed WHERE account=? AND region=? AND address=?");
+    if (!s.valid()) return db_error(db_, "prepare");
+    s.bind(1, account).bind(2, region).bind(3, address);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "unsuppress");
+    return sqlite3_changes(db_) > 0;
+  }
   Status set_cursor(const std::string& publisher, std::uint64_t seq) override {
     Stmt s(c_, "INSERT INTO cursors(name, seq) VALUES(?, ?) ON CONFLICT(name) DO UPDATE SET seq=excluded.seq");
     if (!s.valid()) return db_error(db_, "prepare");
@@ -570,6 +593,45 @@ class SqliteStore final : public Store {
       while ((rc = s.step()) == SQLITE_ROW)
         out.push_back(EventRecord{s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.real(6), std::uint64_t(s.integer(0))});
       if (rc != SQLITE_DONE) return db_error(db, "list events");
+      return out;
+    });
+  }
+  Result<std::optional<Suppressed>> suppressed(const std::string& account, const std::string& region,
+                                               const std::string& address) override {
+    SESAME_ASSIGN(auto list, suppressed_among(account, region, {address}));
+    if (list.empty()) return std::optional<Suppressed>();
+    return std::optional<Suppressed>(std::move(list.front()));
+  }
+  Result<std::vector<Suppressed>> suppressed_among(const std::string& account, const std::string& region,
+                                                   const std::vector<std::string>& addresses) override {
+    return with_reader([&](Conn& c) -> Result<std::vector<Suppressed>> {
+      std::vector<Suppressed> out;
+      for (const auto& a : addresses) {
+        Stmt s(c, "SELECT address, reason, updated, message_id, feedback_id FROM suppressed WHERE account=? AND region=? AND address=?");
+        if (!s.valid()) return db_error(c.db, "prepare");
+        s.bind(1, account).bind(2, region).bind(3, a);
+        int rc = s.step();
+        if (rc == SQLITE_ROW) out.push_back(Suppressed{s.text(0), s.text(1), s.real(2), s.text(3), s.text(4)});
+        else if (rc != SQLITE_DONE) return db_error(c.db, "suppressed");
+      }
+      return out;
+    });
+  }
+  Result<std::vector<Suppressed>> list_suppressed(const std::string& account, const std::string& region,
+                                                  const std::vector<std::string>& reasons, double start, double end,
+                                                  const std::string& after, std::size_t limit) override {
+    return with_reader([&](Conn& c) -> Result<std::vector<Suppressed>> {
+      Stmt s(c,
+             "SELECT address, reason, updated, message_id, feedback_id FROM suppressed WHERE account=? AND region=? "
+             "AND address > ? AND updated >= ? AND updated <= ? ORDER BY address");
+      if (!s.valid()) return db_error(c.db, "prepare");
+      s.bind(1, account).bind(2, region).bind(3, after).bind(4, start).bind(5, end);
+      std::vector<Suppressed> out;
+      int rc;
+      while (out.size() < limit && (rc = s.step()) == SQLITE_ROW) {
+        Suppressed e{s.text(0), s.text(1), s.real(2), s.text(3), s.text(4)};
+        if (reasons.empty() || std::find(reasons.begin(), reasons.end(), e.reason) != reasons.end()) out.push_back(std::move(e));
+      }
       return out;
     });
   }
