@@ -209,7 +209,18 @@ def verify_through_dns(server, dns, account, domain, timeout=20):
 
 class MailChecks:
     """Checks on what a sink received, for test cases with `self.sink` and `self.dns`
-    (dnsmasq publishing the DKIM keys)."""
+    (dnsmasq publishing the DKIM keys), and on the events `self.server` stored."""
+
+    def events(self, message_id):
+        """[(type, record)] of one message, in the order they were committed (read from the
+        store: the publishing destinations are tested on their own)."""
+        import sqlite3
+        db = sqlite3.connect(f"file:{self.server.data_dir}/sesame.db?mode=ro", uri=True, timeout=10)
+        try:
+            rows = db.execute("SELECT type, body FROM events WHERE message_id=? ORDER BY seq", (message_id,)).fetchall()
+        finally:
+            db.close()
+        return [(t, json.loads(b)) for t, b in rows]
 
     def received(self, message_id, sink=None, timeout=20):
         """The copies of one message the sink got (DSNs, which quote its headers, excluded)."""

@@ -10,7 +10,6 @@ import email
 import email.policy
 import json
 import os
-import sqlite3
 import sys
 import time
 import unittest
@@ -55,13 +54,6 @@ class Delivery(harness.MailChecks, unittest.TestCase):
         shutil.rmtree(cls.workdir, ignore_errors=True)
 
     # -- helpers -----------------------------------------------------------------------
-    def events(self, message_id):
-        db = sqlite3.connect(f"file:{self.server.data_dir}/sesame.db?mode=ro", uri=True, timeout=10)
-        try:
-            rows = db.execute("SELECT type, body FROM events WHERE message_id=? ORDER BY seq", (message_id,)).fetchall()
-        finally:
-            db.close()
-        return [(t, json.loads(b)) for t, b in rows]
 
     def wait_events(self, message_id, predicate, timeout=25):
         deadline = time.time() + timeout

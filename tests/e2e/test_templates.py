@@ -63,10 +63,6 @@ class Templates(harness.MailChecks, unittest.TestCase):
         finally:
             db.close()
 
-    def events(self, message_id):
-        return [(t, json.loads(b)) for t, b in
-                self.db("SELECT type, body FROM events WHERE message_id=? ORDER BY seq", message_id)]
-
     def delivered(self, message_id):
         [m] = self.received(message_id)
         self.assert_signed(m["data"])
