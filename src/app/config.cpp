@@ -1,5 +1,7 @@
 #include "app/config.hpp"
 
+#include "base/encoding.hpp"
+
 #include <unistd.h>
 
 #include <set>
@@ -84,7 +86,7 @@ base::Result<Config> load_config(const std::string& path) {
     c.events_poll_seconds = double(poll) / 1000;
   }
   if (auto d = t["delivery"].as_table()) {
-    SESAME_CHECK(check_keys(*d, "delivery.", {"mode", "mx_port", "helo_name", "bounce_domain", "system_sender", "max_connections",
+    SESAME_CHECK(check_keys(*d, "delivery.", {"mode", "mx_port", "helo_name", "bounce_domain", "system_sender", "simulator_domain", "max_connections",
                                               "max_connections_per_domain", "retry_base_seconds",
                                               "retry_max_interval_seconds", "connect_timeout_seconds",
                                               "command_timeout_seconds"}));
@@ -93,6 +95,7 @@ base::Result<Config> load_config(const std::string& path) {
     c.delivery_helo_name = (*d)["helo_name"].value_or(c.delivery_helo_name);
     c.delivery_bounce_domain = (*d)["bounce_domain"].value_or(c.delivery_bounce_domain);
     c.delivery_system_sender = (*d)["system_sender"].value_or(c.delivery_system_sender);
+    c.delivery_simulator_domain = base::to_lower_ascii((*d)["simulator_domain"].value_or(c.delivery_simulator_domain));
     c.delivery_max_connections = int((*d)["max_connections"].value_or(int64_t(c.delivery_max_connections)));
     c.delivery_max_connections_per_domain =
         int((*d)["max_connections_per_domain"].value_or(int64_t(c.delivery_max_connections_per_domain)));

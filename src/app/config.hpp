@@ -36,6 +36,7 @@ struct Config {
   std::string delivery_helo_name;      // empty = hostname
   std::string delivery_bounce_domain;  // empty = hostname
   std::string delivery_system_sender;  // empty = no-reply@<bounce domain>
+  std::string delivery_simulator_domain = "simulator.amazonses.com";  // empty: no mailbox simulator
   int delivery_max_connections = 32;
   int delivery_max_connections_per_domain = 8;
   double delivery_retry_base_seconds = 60;

@@ -131,6 +131,7 @@ int serve(const app::Config& cfg) {
     eo.helo_name = cfg.delivery_helo_name;
     eo.bounce_domain = cfg.delivery_bounce_domain;
     eo.message_id_prefix = r.services().settings.message_id_prefix;
+    eo.simulator_domain = cfg.delivery_simulator_domain;
     eo.limits = {cfg.delivery_max_connections_per_domain, cfg.delivery_max_connections};
     eo.retry = {cfg.delivery_retry_base_seconds, cfg.delivery_retry_max_interval_seconds};
     eo.connect_timeout = cfg.delivery_connect_timeout_seconds;

@@ -53,6 +53,7 @@ base::Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config) {
   settings.bounce_domain = config.delivery_bounce_domain;
   settings.public_url = config.api_public_url;
   settings.system_sender = config.delivery_system_sender;
+  settings.simulator_domain = config.delivery_simulator_domain;
   r->signer_ = std::make_unique<mailauth::dkim::Signer>(*r->keys_);
   r->services_ = std::unique_ptr<service::Services>(
       new service::Services{*r->store_, r->clock_, *r->resolver_, *r->keys_, settings});

@@ -129,3 +129,20 @@ TEST(Dsn, Rfc3464Structure) {
 
 }  // namespace
 }  // namespace sesame
+
+namespace sesame::delivery {
+namespace {
+TEST(MailboxSimulator, AnswersByLocalPart) {
+  EXPECT_EQ(simulate("success@simulator.amazonses.com").kind, Decision::kDelivered);
+  EXPECT_EQ(simulate("Success+label@simulator.amazonses.com").kind, Decision::kDelivered);
+  EXPECT_TRUE(simulate("complaint@simulator.amazonses.com").complaint);
+  EXPECT_FALSE(simulate("ooto@simulator.amazonses.com").complaint);
+  Decision b = simulate("bounce@simulator.amazonses.com");
+  EXPECT_EQ(b.kind, Decision::kBounced);
+  EXPECT_EQ(b.bounce_type, "Permanent");
+  EXPECT_EQ(b.bounce_subtype, "General");
+  EXPECT_EQ(simulate("suppressionlist@simulator.amazonses.com").bounce_subtype, "OnAccountSuppressionList");
+  EXPECT_EQ(simulate("nobody@simulator.amazonses.com").kind, Decision::kBounced);
+}
+}  // namespace
+}  // namespace sesame::delivery

@@ -286,7 +286,13 @@ struct Engine::Impl {
     EventContext ctx;
     ctx.mail_json = rec.mail;
     ctx.reporting_mta = o.helo_name;
-    std::vector<Decision> decisions = attempt(job, return_path, rec.raw, require_tls, ctx);
+    std::vector<Decision> decisions;
+    if (!o.simulator_domain.empty() && job.domain == o.simulator_domain) {
+      for (const auto& r : job.recipients) decisions.push_back(simulate(r));  // no network at all
+      ctx.remote_host = "simulator";
+    } else {
+      decisions = attempt(job, return_path, rec.raw, require_tls, ctx);
+    }
     ctx.now = clock.now();
     commit(job, rec, d, expiry, ctx, decisions);
   }
@@ -320,10 +326,18 @@ struct Engine::Impl {
     std::vector<store::Suppressed> suppress;
     const bool has_events = !ctx.mail_json.empty() && !rec.account.empty();
     if (has_events) {
+      std::vector<std::string> complained;
       for (std::size_t i = 0; i < job.recipients.size(); ++i)
-        if (decisions[i].kind == Decision::kDelivered)
+        if (decisions[i].kind == Decision::kDelivered) {
           events.push_back({rec.account, rec.region, rec.id, "Delivery",
                             delivery_event(ctx, rec.accepted, job.recipients[i], decisions[i].diagnostic), now});
+          if (decisions[i].complaint) complained.push_back(job.recipients[i]);
+        }
+      if (!complained.empty())
+        events.push_back({rec.account, rec.region, rec.id, "Complaint",
+                          complaint_event(ctx, complained, base::ses_message_id(now, o.message_id_prefix), "abuse",
+                                          "Amazon SES Mailbox Simulator", rec.accepted),
+                          now});
       if (!delayed_list.empty())
         events.push_back({rec.account, rec.region, rec.id, "DeliveryDelay",
                           delay_event(ctx, delayed_list.front().second.delay_type, expiry, delayed_list), now});
@@ -332,7 +346,7 @@ struct Engine::Impl {
       for (const auto& [type, list] : groups) {
         const std::string feedback_id = base::ses_message_id(now, o.message_id_prefix);
         events.push_back({rec.account, rec.region, rec.id, "Bounce", bounce_event(ctx, type.first, type.second, list, feedback_id), now});
-        if (type.first == "Permanent" && d.value("suppress_bounces", false))
+        if (type.first == "Permanent" && d.value("suppress_bounces", false) && job.domain != o.simulator_domain)
           for (const auto& [addr, dec] : list)
             suppress.push_back(store::Suppressed{base::to_lower_ascii(addr), "BOUNCE", now, rec.id, feedback_id});
       }

@@ -32,6 +32,9 @@ struct EngineOptions {
   /// Messages handed over in memory at acceptance, waiting for their first attempt, hold at
   /// most this many bytes; beyond it (a backlog) delivery reads them from the store.
   std::size_t handoff_budget_bytes = 64u << 20;
+  /// SES's mailbox simulator (success@, bounce@, ooto@, complaint@, suppressionlist@ at
+  /// this domain): outcomes without any network delivery, never added to the suppression list.
+  std::string simulator_domain = "simulator.amazonses.com";
 };
 
 class Engine final : public queue::Intake {

@@ -1,5 +1,7 @@
 #include "delivery/outcome.hpp"
 
+#include "base/encoding.hpp"
+
 #include "base/clock.hpp"
 
 namespace sesame::delivery {
@@ -111,6 +113,44 @@ std::string bounce_event(const EventContext& c, const std::string& bounce_type, 
               {"reportingMTA", "dns; " + c.reporting_mta}};
   if (!c.remote_ip.empty()) bounce["remoteMtaIp"] = c.remote_ip;
   return event_text("Bounce", c.mail_json, "bounce", bounce);
+}
+
+std::string complaint_event(const EventContext& c, const std::vector<std::string>& recipients, const std::string& feedback_id,
+                            const std::string& feedback_type, const std::string& user_agent, double arrival) {
+  json complained = json::array();
+  for (const auto& r : recipients) complained.push_back(json{{"emailAddress", r}});
+  json complaint{{"complainedRecipients", complained},
+                 {"timestamp", base::format_iso8601(c.now)},
+                 {"feedbackId", feedback_id},
+                 {"userAgent", user_agent},
+                 {"complaintFeedbackType", feedback_type},
+                 {"arrivalDate", base::format_iso8601(arrival)}};
+  return event_text("Complaint", c.mail_json, "complaint", complaint);
+}
+
+Decision simulate(const std::string& recipient) {
+  std::string local = base::to_lower_ascii(recipient.substr(0, recipient.rfind('@')));
+  local = local.substr(0, local.find('+'));
+  Decision d;
+  if (local == "success" || local == "ooto" || local == "complaint") {
+    d.kind = Decision::kDelivered;
+    d.status = "2.0.0";
+    d.diagnostic = "250 2.0.0 OK (Amazon SES mailbox simulator)";
+    d.complaint = local == "complaint";
+    return d;
+  }
+  d.kind = Decision::kBounced;
+  d.bounce_type = "Permanent";
+  d.status = "5.1.1";
+  if (local == "suppressionlist") {
+    d.bounce_subtype = "OnAccountSuppressionList";
+    d.diagnostic = "Amazon SES has suppressed sending to this address because it has a recent history of bouncing as an "
+                   "invalid address.";
+  } else {
+    d.bounce_subtype = "General";
+    d.diagnostic = "smtp; 550 5.1.1 user unknown";
+  }
+  return d;
 }
 
 std::string delay_event(const EventContext& c, const std::string& delay_type, double expiration,

@@ -20,6 +20,7 @@ struct Decision {
   std::string diagnostic;  // "550 5.1.1 user unknown" or local text
   std::string bounce_type = "Permanent", bounce_subtype = "General";
   std::string delay_type = "TransientCommunicationFailure";
+  bool complaint = false;  // the mailbox simulator's complaint@: delivered, then complained about
 };
 
 /// From a recipient's transaction result.
@@ -43,5 +44,12 @@ std::string bounce_event(const EventContext& c, const std::string& bounce_type, 
                   const std::vector<std::pair<std::string, Decision>>& recipients, const std::string& feedback_id);
 std::string delay_event(const EventContext& c, const std::string& delay_type, double expiration,
                  const std::vector<std::pair<std::string, Decision>>& recipients);
+std::string complaint_event(const EventContext& c, const std::vector<std::string>& recipients, const std::string& feedback_id,
+                            const std::string& feedback_type, const std::string& user_agent, double arrival);
+
+/// The mailbox simulator's answer for one recipient at its domain (by local part, a
+/// "+label" ignored): success, bounce, ooto, complaint, suppressionlist; anything else is an
+/// unknown user.
+Decision simulate(const std::string& recipient);
 
 }  // namespace sesame::delivery

@@ -255,6 +255,10 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
   if (!production) {
     std::vector<std::string> failed;
     for (const auto& r : rcpts) {
+      // The mailbox simulator takes mail in the sandbox too, as SES's does.
+      if (!s_.settings.simulator_domain.empty() &&
+          base::to_lower_ascii(identity::domain_of(r.address)) == s_.settings.simulator_domain)
+        continue;
       SESAME_ASSIGN(auto ok, verified(docs, c, r.address));
       if (!ok) failed.push_back(r.address);
     }

@@ -41,6 +41,9 @@ struct Settings {
   std::string system_sender = "no-reply@localhost";
   /// The first four hex digits of message ids (a per-region constant in SES).
   std::string message_id_prefix = "0100";
+  /// SES's mailbox simulator domain: its addresses need no verification in the sandbox, and
+  /// the delivery engine answers them itself.
+  std::string simulator_domain = "simulator.amazonses.com";
 };
 
 /// When each identity's DNS records were last looked up (memory only): reads re-check at

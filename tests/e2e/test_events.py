@@ -235,6 +235,46 @@ class Events(harness.MailChecks, unittest.TestCase):
         [b] = [r for r in recs if r["mail"]["messageId"] == again]
         self.assertEqual(b["bounce"]["bounceSubType"], "OnAccountSuppressionList")
 
+    # -- the mailbox simulator ----------------------------------------------------------------
+    def test_mailbox_simulator(self):
+        sim = "simulator.amazonses.com"
+        rcpts = [f"success@{sim}", f"ooto@{sim}", f"complaint+x@{sim}", f"bounce@{sim}", f"suppressionlist@{sim}"]
+        mid = self.v2.send_email(FromEmailAddress="news@shop.example", Destination={"ToAddresses": rcpts},
+                                 Content={"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}}})["MessageId"]
+        deadline = time.time() + 20
+        while len(self.events(mid)) < 7 and time.time() < deadline:
+            time.sleep(0.1)
+        ev = self.events(mid)
+        self.assertEqual([t for t, _ in ev], ["Send", "Delivery", "Delivery", "Delivery", "Complaint", "Bounce", "Bounce"])
+        delivered = sorted(b["delivery"]["recipients"][0] for t, b in ev if t == "Delivery")
+        self.assertEqual(delivered, sorted(rcpts[:3]))
+        [complaint] = [b["complaint"] for t, b in ev if t == "Complaint"]
+        self.assertEqual(complaint["complainedRecipients"], [{"emailAddress": f"complaint+x@{sim}"}])
+        self.assertEqual(complaint["complaintFeedbackType"], "abuse")
+        bounces = {b["bounce"]["bounceSubType"]: b["bounce"] for t, b in ev if t == "Bounce"}
+        self.assertEqual(bounces["General"]["bouncedRecipients"][0]["emailAddress"], f"bounce@{sim}")
+        self.assertEqual(bounces["OnAccountSuppressionList"]["bouncedRecipients"][0]["emailAddress"], f"suppressionlist@{sim}")
+        # Nothing went over the network, and the simulator's bounces stay off the list.
+        self.assertFalse([m for m in self.sink.messages() if any(sim in r for r in m["rcpt_tos"])])
+        with self.assertRaises(self.v2.exceptions.NotFoundException):
+            self.v2.get_suppressed_destination(EmailAddress=f"bounce@{sim}")
+
+    def test_mailbox_simulator_in_the_sandbox(self):
+        out = json.loads(self.server.cli("account", "create", "--name", "sandboxed-sim"))
+        v2 = self.server.client("sesv2", out["AccessKeyId"], out["SecretAccessKey"])
+        v2.create_email_identity(EmailIdentity="sandbox.example")
+        self.server.cli("identity", "verify", "--account", out["AccountId"], "sandbox.example")
+        mid = v2.send_email(FromEmailAddress="me@sandbox.example",
+                            Destination={"ToAddresses": ["success@simulator.amazonses.com"]},
+                            Content={"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}}})["MessageId"]
+        deadline = time.time() + 20
+        while [t for t, _ in self.events(mid)] != ["Send", "Delivery"] and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertEqual([t for t, _ in self.events(mid)], ["Send", "Delivery"])
+        with self.assertRaises(v2.exceptions.MessageRejected):  # the sandbox still holds for others
+            v2.send_email(FromEmailAddress="me@sandbox.example", Destination={"ToAddresses": ["x@sink.test"]},
+                          Content={"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}}})
+
     def test_restart_neither_loses_nor_repeats(self):
         before = self.send("e6@sink.test")
         self.wait_records("ses-all", lambda rs: self.of(rs, before) == ["Send", "Delivery"])
