@@ -79,7 +79,10 @@ base::Result<Config> load_config(const std::string& path) {
     c.verification_recheck_seconds = (*v)["recheck_seconds"].value_or(c.verification_recheck_seconds);
   }
   if (auto e = t["events"].as_table()) {
-    SESAME_CHECK(check_keys(*e, "events.", {"firehose_dir", "poll_ms"}));
+    SESAME_CHECK(check_keys(*e, "events.", {"firehose_dir", "poll_ms", "metrics"}));
+    c.events_metrics = (*e)["metrics"].value_or(c.events_metrics);
+    if (c.events_metrics != "loopback" && c.events_metrics != "any" && c.events_metrics != "off")
+      return bad("config: events.metrics must be \"loopback\", \"any\" or \"off\"");
     c.events_firehose_dir = (*e)["firehose_dir"].value_or(c.events_firehose_dir);
     const std::int64_t poll = (*e)["poll_ms"].value_or(std::int64_t(c.events_poll_seconds * 1000));
     if (poll < 1 || poll > 60000) return bad("config: events.poll_ms must be 1..60000");

@@ -30,6 +30,7 @@ struct Config {
   // [events]
   std::string events_firehose_dir;  // empty = <data_dir>/firehose
   double events_poll_seconds = 0.2;
+  std::string events_metrics = "loopback";  // who may GET /metrics: "loopback" | "any" | "off"
   // [delivery]
   std::string delivery_mode = "deliver";  // "deliver" | "capture"
   int delivery_mx_port = 25;

@@ -89,8 +89,15 @@ int serve(const app::Config& cfg) {
   opts.max_connections = cfg.api_max_connections;
   opts.worker_threads = cfg.api_worker_threads;
   auto is_health = [](const base::HttpRequest& req) { return req.method == "GET" && req.target == "/_sesame/health"; };
-  // CloudWatch-style event destinations, for Prometheus (unauthenticated, as scrape targets are).
-  auto is_metrics = [](const base::HttpRequest& req) { return req.method == "GET" && req.path() == "/metrics"; };
+  // CloudWatch-style event destinations, for Prometheus: unauthenticated, as scrape targets
+  // are, so by default only loopback clients may read them ([events] metrics).
+  auto is_metrics = [&cfg](const base::HttpRequest& req) {
+    return cfg.events_metrics != "off" && req.method == "GET" && req.path() == "/metrics";
+  };
+  auto metrics_allowed = [&cfg](const base::HttpRequest& req) {
+    const std::string& ip = req.remote_ip;
+    return cfg.events_metrics == "any" || ip.rfind("127.", 0) == 0 || ip == "::1" || ip.rfind("::ffff:127.", 0) == 0;
+  };
   events::Publisher* publisher_ptr = nullptr;
   auto is_capture = [](const base::HttpRequest& req) { return req.target.rfind("/_aws/ses", 0) == 0; };
   auto is_verify_link = [](const base::HttpRequest& req) { return req.method == "GET" && req.path() == "/_sesame/verify-email"; };
@@ -99,6 +106,7 @@ int serve(const app::Config& cfg) {
       [&](const base::HttpRequest& req) -> base::HttpResponse {
         if (is_health(req)) return base::HttpResponse{200, {{"Content-Type", "text/plain"}}, "ok\n"};
         if (is_metrics(req)) {
+          if (!metrics_allowed(req)) return base::HttpResponse{403, {{"Content-Type", "text/plain"}}, "forbidden\n"};
           if (!publisher_ptr) return base::HttpResponse{503, {{"Content-Type", "text/plain"}}, "starting\n"};
           return base::HttpResponse{200, {{"Content-Type", "text/plain; version=0.0.4"}}, publisher_ptr->metrics()};
         }
