@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <climits>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -25,6 +26,7 @@ using base::ErrorCode;
 using base::Result;
 using base::Status;
 constexpr const char* kCursor = "events";
+constexpr std::uint64_t kFollowsGlobal = std::uint64_t(INT64_MAX);  // a stream cursor: "not behind"
 
 Status io_error(const std::string& what, const std::string& path) {
   return base::make_error(ErrorCode::kUnavailable, what + " " + path + ": " + std::strerror(errno));
@@ -182,7 +184,16 @@ struct Publisher::Impl {
   DestinationLookup lookup;
   PublisherOptions o;
   std::map<std::string, StreamFile> files;
+  // Every destination has written everything through `cursor`, except the streams in
+  // `lagging`, each durable through its own cursor ("firehose:<stream>") and retried on
+  // its own backoff: one failing destination delays only itself.
   std::optional<std::uint64_t> cursor;
+  struct Lag {
+    std::uint64_t through = 0;
+    double retry_at = 0, backoff = 0;
+  };
+  std::map<std::string, Lag> lagging;
+  std::uint64_t counted_through = 0;  // metrics: in memory, from the cursor at start
   std::mutex mu;
   std::condition_variable cv;
   bool stopping = false;
@@ -194,18 +205,37 @@ struct Publisher::Impl {
   Impl(store::Store& s, const base::Clock& c, DestinationLookup l, PublisherOptions opts)
       : store(s), clock(c), lookup(std::move(l)), o(std::move(opts)) {}
 
+  static std::string stream_cursor(const std::string& stream) { return std::string("firehose:") + stream; }
+
+  Status load() {
+    SESAME_ASSIGN(auto c, store.cursor(kCursor));
+    SESAME_ASSIGN(auto all, store.cursors());
+    for (const auto& [name, seq] : all)
+      if (name.rfind("firehose:", 0) == 0 && seq < c) lagging[name.substr(9)] = Lag{seq, 0, 0};
+    cursor = c;
+    counted_through = c;
+    return base::ok_status();
+  }
+
   Result<std::size_t> once() {
     std::lock_guard lk(pass);
-    if (!cursor) {
-      SESAME_ASSIGN(auto c, store.cursor(kCursor));
-      cursor = c;
-    }
-    SESAME_ASSIGN(auto events, store.events_after(*cursor, o.batch));
+    if (!cursor) SESAME_CHECK(load());
+    const double now = clock.now();
+    std::uint64_t low = *cursor;
+    for (const auto& [stream, lag] : lagging)
+      if (now >= lag.retry_at) low = std::min(low, lag.through);
+    SESAME_ASSIGN(auto events, store.events_after(low, o.batch));
     if (events.empty()) return std::size_t(0);
     std::map<std::string, std::vector<Destination>> known;  // per pass: one lookup per set
-    std::vector<StreamFile*> touched;
+    std::map<std::string, StreamFile*> touched;
+    std::map<std::string, std::string> failed;      // stream -> why, this pass
     std::map<std::string, std::uint64_t> counted;  // merged into counters once the pass commits
-    const double now = clock.now();
+    auto skip_stream = [&](const std::string& stream, std::uint64_t seq) {
+      if (failed.count(stream)) return true;
+      auto lag = lagging.find(stream);
+      if (lag == lagging.end()) return seq <= *cursor;  // written already
+      return seq <= lag->second.through || now < lag->second.retry_at;
+    };
     for (const auto& e : events) {
       const auto parsed = nlohmann::json::parse(e.body, nullptr, false);
       const std::string cs = configuration_set_of(parsed);
@@ -220,7 +250,7 @@ struct Publisher::Impl {
       for (const auto& d : it->second) {
         if (!d.enabled) continue;
         if (std::find(d.matching.begin(), d.matching.end(), type) == d.matching.end()) continue;
-        if (d.cloudwatch) {
+        if (d.cloudwatch && e.seq > counted_through) {
           std::string labels = "account=\"" + label_value(e.account) + "\",region=\"" + label_value(e.region) +
                                "\",configuration_set=\"" + label_value(cs) + "\",destination=\"" + label_value(d.name) +
                                "\",event_type=\"" + label_value(e.type) + "\"";
@@ -228,17 +258,55 @@ struct Publisher::Impl {
             labels += "," + label_name(dim.name) + "=\"" + label_value(dimension_value(parsed, dim)) + "\"";
           ++counted[labels];
         }
-        if (d.firehose_stream.empty()) continue;
+        if (d.firehose_stream.empty() || skip_stream(d.firehose_stream, e.seq)) continue;
         StreamFile& f = files[d.firehose_stream];
-        SESAME_CHECK(f.append(o.firehose_dir, d.firehose_stream, e.body + "\n", e.seq, now, o));
-        if (std::find(touched.begin(), touched.end(), &f) == touched.end()) touched.push_back(&f);
+        auto st = f.append(o.firehose_dir, d.firehose_stream, e.body + "\n", e.seq, now, o);
+        if (!st.ok()) {
+          failed[d.firehose_stream] = st.error().message;
+          f.close();
+          continue;
+        }
+        touched[d.firehose_stream] = &f;
       }
     }
-    for (StreamFile* f : touched) SESAME_CHECK(f->sync());
-    // Only now, with every record on disk, does the cursor move past them.
+    for (const auto& [stream, f] : touched) {
+      if (failed.count(stream)) continue;
+      if (auto st = f->sync(); !st.ok()) {
+        failed[stream] = st.error().message;
+        f->close();
+      }
+    }
+    // Only now, with their records on disk, do the cursors move past them.
     const std::uint64_t last = events.back().seq;
-    SESAME_CHECK(store.write([&](store::Txn& t) { return t.set_cursor(kCursor, last); }));
-    cursor = last;
+    const std::uint64_t global = std::max(*cursor, last);
+    std::map<std::string, Lag> next = lagging;
+    for (auto& [stream, lag] : next) {
+      if (failed.count(stream) || now < lag.retry_at) continue;
+      lag.through = std::max(lag.through, last);  // this pass covered (through, last]
+      lag.backoff = 0;
+    }
+    for (const auto& [stream, why] : failed) {
+      Lag& lag = next.try_emplace(stream, Lag{*cursor, 0, 0}).first->second;
+      lag.backoff = lag.backoff == 0 ? 1 : std::min(lag.backoff * 2, o.max_backoff_seconds);
+      lag.retry_at = now + lag.backoff;
+      base::log().warn("events: stream {} failed, retrying in {} s: {}", stream, lag.backoff, why);
+    }
+    std::vector<std::string> caught_up;
+    for (const auto& [stream, lag] : next)
+      if (lag.through >= global) caught_up.push_back(stream);
+    SESAME_CHECK(store.write([&](store::Txn& t) -> base::Status {
+      SESAME_CHECK(t.set_cursor(kCursor, global));
+      for (const auto& [stream, lag] : next) {
+        // A stream that caught up follows the global cursor again: its own is set past any seq.
+        const bool follows = lag.through >= global;
+        SESAME_CHECK(t.set_cursor(stream_cursor(stream), follows ? kFollowsGlobal : lag.through));
+      }
+      return base::ok_status();
+    }));
+    for (const auto& s : caught_up) next.erase(s);
+    lagging = std::move(next);
+    cursor = global;
+    counted_through = std::max(counted_through, last);
     if (!counted.empty()) {
       std::lock_guard lk(counters_mu);
       for (const auto& [k, n] : counted) counters[k] += n;

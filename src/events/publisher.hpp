@@ -7,7 +7,8 @@
 // <firehose_dir>/<stream>/<YYYY>/<MM>/<DD>/<HH>/, rotated by size and age, as Firehose
 // lays records out in S3. A record is written and fsynced before the cursor moves past it:
 // a crash or a failing disk delays events and may repeat some (at least once), but loses
-// none and never reorders the events of a message. CloudWatch-style destinations are
+// none and never reorders the events of a message. A stream that fails falls behind on a
+// durable cursor of its own and is retried on its own backoff; the others go on. CloudWatch-style destinations are
 // counters served in Prometheus' text format (metrics()), labelled with the destination's
 // dimensions; they count from the start of the process, as Prometheus counters do.
 // SNS-style webhooks are a destination still to come.
@@ -53,7 +54,7 @@ struct PublisherOptions {
   std::size_t batch = 1000;           // events per pass (one fsync per touched file)
   std::size_t rotate_bytes = 8u << 20;
   double rotate_seconds = 300;
-  double max_backoff_seconds = 60;    // after failures: 1, 2, 4 … up to this, for as long as it takes
+  double max_backoff_seconds = 60;    // after failures (a pass, or one stream): 1, 2, 4 … up to this, for as long as it takes
 };
 
 /// SES's eventType in MatchingEventTypes' spelling: "Send" → "SEND", "DeliveryDelay" →

@@ -124,12 +124,50 @@ TEST_F(PublisherTest, ALookupThatCannotTellKeepsTheCursor) {
   EXPECT_EQ(lines("stream-a").size(), 1u);
 }
 
-TEST_F(PublisherTest, AnUnwritableDirectoryIsRetriedNotSkipped) {
+TEST_F(PublisherTest, AFailingStreamDelaysOnlyItselfAndCatchesUp) {
+  add_event("m1", "Send", "news");    // stream-a
+  add_event("m2", "Bounce", "news");  // stream-b
+  // stream-a cannot be written: a file stands where its directory would be.
+  fs::create_directories(dir_ / "firehose");
+  std::ofstream(dir_ / "firehose" / "stream-a") << "in the way";
+  {
+    Publisher p(*store_, clock_, lookup(), options_);
+    auto n = p.publish_once();
+    ASSERT_TRUE(n.ok()) << n.error().message;
+    EXPECT_EQ(lines("stream-b").size(), 1u);  // not held up
+    EXPECT_EQ(store_->cursor("events").value(), 2u);
+    EXPECT_EQ(store_->cursor("firehose:stream-a").value(), 0u);
+  }
+  // A restart remembers that stream-a is behind; it catches up once it can write, and
+  // nothing is written twice elsewhere.
+  add_event("m3", "Send", "news");
+  fs::remove(dir_ / "firehose" / "stream-a");
+  Publisher again(*store_, clock_, lookup(), options_);
+  ASSERT_TRUE(again.publish_once().ok());
+  auto a = lines("stream-a");
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_NE(a[0].find("\"m1\""), std::string::npos);
+  EXPECT_NE(a[1].find("\"m3\""), std::string::npos);
+  EXPECT_EQ(lines("stream-b").size(), 1u);
+  EXPECT_GT(store_->cursor("firehose:stream-a").value(), 3u);  // follows the global cursor again
+  add_event("m4", "Send", "news");
+  Publisher third(*store_, clock_, lookup(), options_);
+  ASSERT_TRUE(third.publish_once().ok());
+  EXPECT_EQ(lines("stream-a").size(), 3u);
+}
+
+TEST_F(PublisherTest, AFailingStreamWaitsForItsBackoff) {
   add_event("m1", "Send", "news");
-  options_.firehose_dir = "/proc/sesame-cannot-write-here";
+  fs::create_directories(dir_ / "firehose");
+  std::ofstream(dir_ / "firehose" / "stream-a") << "in the way";
   Publisher p(*store_, clock_, lookup(), options_);
-  EXPECT_FALSE(p.publish_once().ok());
-  EXPECT_EQ(store_->cursor("events").value(), 0u);
+  ASSERT_TRUE(p.publish_once().ok());
+  fs::remove(dir_ / "firehose" / "stream-a");
+  EXPECT_EQ(p.publish_once().value(), 0u);  // within its backoff: not retried yet
+  EXPECT_TRUE(lines("stream-a").empty());
+  clock_.advance(1.5);
+  EXPECT_EQ(p.publish_once().value(), 1u);
+  EXPECT_EQ(lines("stream-a").size(), 1u);
 }
 
 TEST_F(PublisherTest, FilesRotateBySize) {

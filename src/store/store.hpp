@@ -184,6 +184,8 @@ class Store {
                                                                 double end, const std::string& after, std::size_t limit) = 0;
   /// A publisher's cursor (0 when it has published nothing yet).
   virtual base::Result<std::uint64_t> cursor(const std::string& publisher) = 0;
+  /// Every cursor, by name.
+  virtual base::Result<std::vector<std::pair<std::string, std::uint64_t>>> cursors() = 0;
 
   /// Runs `job` in a durable transaction (group commit: many jobs per fsync) and returns
   /// only after the commit reached stable storage, or with the job's or the commit's error.

@@ -635,6 +635,17 @@ class SqliteStore final : public Store {
       return out;
     });
   }
+  Result<std::vector<std::pair<std::string, std::uint64_t>>> cursors() override {
+    return with_reader([&](Conn& c) -> Result<std::vector<std::pair<std::string, std::uint64_t>>> {
+      Stmt s(c, "SELECT name, seq FROM cursors ORDER BY name");
+      if (!s.valid()) return db_error(c.db, "prepare");
+      std::vector<std::pair<std::string, std::uint64_t>> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) out.emplace_back(s.text(0), std::uint64_t(s.integer(1)));
+      if (rc != SQLITE_DONE) return db_error(c.db, "cursors");
+      return out;
+    });
+  }
   Result<std::uint64_t> cursor(const std::string& publisher) override {
     return with_reader([&](Conn& c) -> Result<std::uint64_t> {
       Stmt s(c, "SELECT seq FROM cursors WHERE name = ?");
