@@ -20,7 +20,9 @@
 #include "base/log.hpp"
 #include "delivery/outcome.hpp"
 #include "delivery/smtp_client.hpp"
+#include "mime/address.hpp"
 #include "mime/dsn.hpp"
+#include "mime/simple_message.hpp"
 
 namespace sesame::delivery {
 namespace {
@@ -59,6 +61,7 @@ struct Outcome {
   std::string delay_note;
   std::vector<store::EventRecord> events;
   std::optional<store::MessageRecord> dsn;
+  std::optional<store::MessageRecord> auto_reply;  // the mailbox simulator's out-of-office answer
   // Hard bounces the account's suppression list takes (SuppressedReasons has BOUNCE).
   std::string account, region;
   std::vector<store::Suppressed> suppress;
@@ -371,6 +374,33 @@ struct Engine::Impl {
       dsn = store::MessageRecord{id, "", rec.region, now, "", {source}, meta.dump(), mime::build_dsn(m)};
     }
 
+    // The mailbox simulator's ooto@ answers the sender with an automatic reply (RFC 3834),
+    // never to a DSN or another automatic message.
+    std::optional<store::MessageRecord> auto_reply;
+    std::vector<std::string> ooto;
+    for (std::size_t i = 0; i < job.recipients.size(); ++i)
+      if (decisions[i].kind == Decision::kDelivered && decisions[i].auto_reply) ooto.push_back(job.recipients[i]);
+    if (!ooto.empty() && !source.empty() && !d.value("dsn", false)) {
+      mime::SimpleMessage m;
+      auto from = mime::parse_mailbox(ooto.front());
+      auto to = mime::parse_mailbox(source);
+      if (from.ok() && to.ok()) {
+        m.from = from.value();
+        m.to.push_back(to.value());
+        m.subject.data = "Out of the office";
+        m.text = mime::TextPart{"I am out of the office and will answer when I am back.\r\n\r\n"
+                                "(An automatic reply from the Amazon SES mailbox simulator.)\r\n", "UTF-8"};
+        m.headers.emplace_back("Auto-Submitted", "auto-replied");
+        const std::string id = base::ses_message_id(now, o.message_id_prefix);
+        m.message_id = id + "@" + o.bounce_domain;
+        m.date = now;
+        if (auto raw = mime::build_simple(m); raw.ok()) {
+          json meta{{"delivery", {{"return_path", ""}, {"dsn", true}, {"source", ""}, {"max_delivery_seconds", 5 * 86400}}}};
+          auto_reply = store::MessageRecord{id, "", rec.region, now, "", {source}, meta.dump(), std::move(raw).value()};
+        }
+      }
+    }
+
     // The outcome is committed without holding this worker: it goes on to its next job
     // while the store batches this write with others. The scheduler learns of retries and
     // DSNs only once the commit is durable.
@@ -388,6 +418,7 @@ struct Engine::Impl {
     out->delay_note = delayed_list.empty() ? std::string() : delayed_list.front().second.diagnostic;
     out->events = std::move(events);
     out->dsn = std::move(dsn);
+    out->auto_reply = std::move(auto_reply);
     out->account = rec.account;
     out->region = rec.region;
     out->suppress = std::move(suppress);
@@ -411,6 +442,7 @@ struct Engine::Impl {
           for (const auto& e : out->events) SESAME_CHECK(t.insert_event(e));
           for (const auto& e : out->suppress) SESAME_CHECK(t.suppress(out->account, out->region, e));
           if (out->dsn) SESAME_CHECK(t.insert_message(*out->dsn));
+          if (out->auto_reply) SESAME_CHECK(t.insert_message(*out->auto_reply));
           return base::ok_status();
         },
         [this, out](base::Status st) {
@@ -441,10 +473,11 @@ struct Engine::Impl {
       base::log().info("delivery: {} to {} deferred (attempt {}): {}", out.id, out.job.domain, out.attempts, out.delay_note);
     std::lock_guard lk(mu);
     if (!out.deferred.empty()) sched.add(queue::Job{out.id, out.job.domain, out.deferred, out.attempts, out.next});
-    if (out.dsn) {
-      add_jobs_locked(out.dsn->id, out.dsn->recipients, 0, out.now);
-      cv.notify_one();
-    }
+    for (const auto* m : {&out.dsn, &out.auto_reply})
+      if (*m) {
+        add_jobs_locked((*m)->id, (*m)->recipients, 0, out.now);
+        cv.notify_one();
+      }
   }
 
   void retry_later(const queue::Job& job, double seconds) {

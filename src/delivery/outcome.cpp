@@ -137,6 +137,7 @@ Decision simulate(const std::string& recipient) {
     d.status = "2.0.0";
     d.diagnostic = "250 2.0.0 OK (Amazon SES mailbox simulator)";
     d.complaint = local == "complaint";
+    d.auto_reply = local == "ooto";
     return d;
   }
   d.kind = Decision::kBounced;

@@ -20,7 +20,8 @@ struct Decision {
   std::string diagnostic;  // "550 5.1.1 user unknown" or local text
   std::string bounce_type = "Permanent", bounce_subtype = "General";
   std::string delay_type = "TransientCommunicationFailure";
-  bool complaint = false;  // the mailbox simulator's complaint@: delivered, then complained about
+  bool complaint = false;   // the mailbox simulator's complaint@: delivered, then complained about
+  bool auto_reply = false;  // the mailbox simulator's ooto@: delivered, then an out-of-office reply
 };
 
 /// From a recipient's transaction result.

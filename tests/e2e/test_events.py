@@ -254,6 +254,14 @@ class Events(harness.MailChecks, unittest.TestCase):
         bounces = {b["bounce"]["bounceSubType"]: b["bounce"] for t, b in ev if t == "Bounce"}
         self.assertEqual(bounces["General"]["bouncedRecipients"][0]["emailAddress"], f"bounce@{sim}")
         self.assertEqual(bounces["OnAccountSuppressionList"]["bouncedRecipients"][0]["emailAddress"], f"suppressionlist@{sim}")
+        # ooto@ answers the sender with an automatic reply.
+        replies = lambda ms: [m for m in ms if m["rcpt_tos"] == ["news@shop.example"]  # noqa: E731
+                              and b"\r\nSubject: Out of the office\r\n" in m["data"]]
+        [reply] = replies(self.sink.wait_for(replies, 20, "out-of-office reply"))
+        self.assertEqual(reply["mail_from"], "")
+        parsed = self.parse(reply["data"])
+        self.assertEqual(parsed["Auto-Submitted"], "auto-replied")
+        self.assertEqual(str(parsed["from"]), f"ooto@{sim}")
         # Nothing went over the network, and the simulator's bounces stay off the list.
         self.assertFalse([m for m in self.sink.messages() if any(sim in r for r in m["rcpt_tos"])])
         with self.assertRaises(self.v2.exceptions.NotFoundException):
