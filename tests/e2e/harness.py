@@ -245,6 +245,49 @@ class MailChecks:
         return email.message_from_bytes(data.replace(b"\r\n", b"\n"), policy=email.policy.default)
 
 
+class MailWorld(MailChecks):
+    """A test class's world for sending: a real sink MX (mx.sink.test, 127.0.0.1, STARTTLS
+    when `sink_tls`), dnsmasq publishing MX records for sink.test and shop.example, and
+    Sesame delivering to them, with shop.example verified (through DNS with `verify_via_dns`, so
+    dkimpy can check signatures) for an unthrottled production account. Subclasses set
+    `prefix`, and may add TOML with `extra_config(cls, workdir)`."""
+    prefix = "sesame-mail-"
+    sink_tls = False
+    verify_via_dns = False
+
+    @classmethod
+    def extra_config(cls, workdir):
+        return ""
+
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        import warnings
+        warnings.simplefilter("ignore", ResourceWarning)
+        cls.workdir = tempfile.mkdtemp(prefix=cls.prefix)
+        port = free_port()
+        cls.sink = Sink(cls.workdir, tls=make_cert(cls.workdir) if cls.sink_tls else None, name="sink", port=port).start()
+        cls.dns = Dnsmasq(cls.workdir)
+        cls.dns.mx += [("sink.test", "mx.sink.test", 10), ("shop.example", "mx.sink.test", 10)]
+        cls.dns.hosts += [("mx.sink.test", "127.0.0.1")]
+        cls.dns.start()
+        cls.server = Sesame(dns_port=cls.dns.port, extra_config=(
+            f'hostname = "mta.sesame.test"\n[delivery]\nmx_port = {port}\nbounce_domain = "bounces.sesame.test"\n'
+            + cls.extra_config(cls.workdir)))
+        cls.server.start()
+        cls.account = cls.server.unthrottled_sender("shop.example", rate=1000, verify=not cls.verify_via_dns)
+        cls.v1, cls.v2 = cls.server.ses_clients()
+        if cls.verify_via_dns:
+            verify_through_dns(cls.server, cls.dns, cls.account, "shop.example")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+        for p in (cls.sink, cls.dns):
+            p.stop()
+        shutil.rmtree(cls.workdir, ignore_errors=True)
+
+
 def split_toml_tables(text):
     """({key: raw value} of the top level, {table: {key: raw value}}) of a simple TOML snippet
     (one `key = value` per line, `[table]` headers; comments and blank lines dropped)."""

@@ -17,26 +17,17 @@ import harness  # noqa: E402
 STREAM_ARN = "arn:aws:firehose:us-east-1:123456789012:deliverystream/{}"
 
 
-class Events(harness.MailChecks, unittest.TestCase):
+class Events(harness.MailWorld, unittest.TestCase):
+    prefix = "sesame-events-"
+
+    @classmethod
+    def extra_config(cls, workdir):
+        cls.firehose = os.path.join(workdir, "firehose")
+        return f'[events]\nfirehose_dir = "{cls.firehose}"\npoll_ms = 50\n'
+
     @classmethod
     def setUpClass(cls):
-        import tempfile
-        import warnings
-        warnings.simplefilter("ignore", ResourceWarning)
-        cls.workdir = tempfile.mkdtemp(prefix="sesame-events-")
-        port = harness.free_port()
-        cls.sink = harness.Sink(cls.workdir, name="sink", port=port).start()
-        cls.dns = harness.Dnsmasq(cls.workdir)
-        cls.dns.mx += [("sink.test", "mx.sink.test", 10), ("shop.example", "mx.sink.test", 10)]
-        cls.dns.hosts += [("mx.sink.test", "127.0.0.1")]
-        cls.dns.start()
-        cls.firehose = os.path.join(cls.workdir, "firehose")
-        cls.server = harness.Sesame(dns_port=cls.dns.port, extra_config=(
-            f'[delivery]\nmx_port = {port}\nbounce_domain = "bounces.sesame.test"\n'
-            f'[events]\nfirehose_dir = "{cls.firehose}"\npoll_ms = 50\n'))
-        cls.server.start()
-        cls.account = cls.server.unthrottled_sender("shop.example", rate=1000)
-        cls.v1, cls.v2 = cls.server.ses_clients()
+        super().setUpClass()
         cls.v2.create_configuration_set(ConfigurationSetName="tracked")
         cls.v2.create_configuration_set_event_destination(
             ConfigurationSetName="tracked", EventDestinationName="all",
@@ -49,14 +40,6 @@ class Events(harness.MailChecks, unittest.TestCase):
                               "KinesisFirehoseDestination": {"IamRoleArn": "arn:aws:iam::123456789012:role/x",
                                                              "DeliveryStreamArn": STREAM_ARN.format("ses-bounces")}})
         cls.v2.create_email_template(TemplateName="hello", TemplateContent={"Subject": "Hi {{name}}", "Text": "x"})
-
-    @classmethod
-    def tearDownClass(cls):
-        import shutil
-        cls.server.cleanup()
-        for p in (cls.sink, cls.dns):
-            p.stop()
-        shutil.rmtree(cls.workdir, ignore_errors=True)
 
     def records(self, stream):
         out = []

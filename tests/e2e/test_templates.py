@@ -23,37 +23,18 @@ NEWSLETTER = {
 }
 
 
-class Templates(harness.MailChecks, unittest.TestCase):
+class Templates(harness.MailWorld, unittest.TestCase):
+    prefix = "sesame-templates-"
+    sink_tls = True
+    verify_via_dns = True
+
     @classmethod
     def setUpClass(cls):
-        import tempfile
-        import warnings
-        warnings.simplefilter("ignore", ResourceWarning)
-        cls.workdir = tempfile.mkdtemp(prefix="sesame-templates-")
-        port = harness.free_port()
-        cls.sink = harness.Sink(cls.workdir, tls=harness.make_cert(cls.workdir), name="sink", port=port).start()
-        cls.dns = harness.Dnsmasq(cls.workdir)
-        cls.dns.mx += [("sink.test", "mx.sink.test", 10), ("shop.example", "mx.sink.test", 10)]
-        cls.dns.hosts += [("mx.sink.test", "127.0.0.1")]
-        cls.dns.start()
-        cls.server = harness.Sesame(dns_port=cls.dns.port, extra_config=(
-            f'hostname = "mta.sesame.test"\n[delivery]\nmx_port = {port}\nbounce_domain = "bounces.sesame.test"\n'))
-        cls.server.start()
-        cls.account = cls.server.unthrottled_sender("shop.example", rate=1000, verify=False)
-        cls.v1, cls.v2 = cls.server.ses_clients()
-        harness.verify_through_dns(cls.server, cls.dns, cls.account, "shop.example")
+        super().setUpClass()
         cls.v2.create_email_template(TemplateName="newsletter", TemplateContent=NEWSLETTER)
         cls.v1.create_template(Template={"TemplateName": "welcome", "SubjectPart": "Welcome, {{name}}!",
                                          "TextPart": "Dear {{name}}, your code is {{code}}.",
                                          "HtmlPart": "<p>Dear {{name}}, your code is <b>{{code}}</b>.</p>"})
-
-    @classmethod
-    def tearDownClass(cls):
-        import shutil
-        cls.server.cleanup()
-        for p in (cls.sink, cls.dns):
-            p.stop()
-        shutil.rmtree(cls.workdir, ignore_errors=True)
 
     # -- helpers -----------------------------------------------------------------------
     def db(self, sql, *args):
