@@ -14,11 +14,12 @@ using base::Result;
 
 std::string not_listed(const std::string& a) { return "Email address " + a + " does not exist on your suppression list."; }
 
+/// The list's key: the identity rules' validation (identity::normalize), then lower case.
 Result<std::string> address_of(const json& in) {
-  std::string a = base::to_lower_ascii(str(in, "EmailAddress"));
-  if (a.empty() || a.size() > 320 || a.find('@') == std::string::npos || a.find_first_of(" \t\r\n<>") != std::string::npos)
+  SESAME_ASSIGN(auto a, identity::normalize(str(in, "EmailAddress")));
+  if (!identity::is_email(a))
     return base::make_error(ErrorCode::kInvalidParameter, "Invalid email address <" + str(in, "EmailAddress") + ">.");
-  return a;
+  return base::to_lower_ascii(a);
 }
 }  // namespace
 
