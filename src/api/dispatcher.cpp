@@ -3,6 +3,7 @@
 #include "api/dispatcher.hpp"
 
 #include "api/errors.hpp"
+#include "base/encoding.hpp"
 #include "base/ids.hpp"
 #include "base/log.hpp"
 
@@ -14,6 +15,35 @@ using service::Api;
 /// v2 operation (PutEmailIdentityDkimSigningAttributes, botocore <= 1.29).
 bool is_v2_path(std::string_view path) {
   return path.substr(0, 10) == "/v2/email/" || path.substr(0, 10) == "/v1/email/";
+}
+
+/// The links SNS puts in what subscribers receive (SubscribeURL, UnsubscribeURL): opened
+/// without a signature, as SNS allows, by the endpoint owner.
+bool is_sns_link(const base::HttpRequest& req, std::string_view path) {
+  if (req.method != "GET" || path != "/" || !req.header("Authorization").empty()) return false;
+  const std::string action = req.query_param("Action");
+  return action == "ConfirmSubscription" || action == "Unsubscribe";
+}
+
+/// Which API a request speaks: v2 by its path; on "/", SNS when the SigV4 scope names the
+/// "sns" service (or it is an SNS link), else SES v1.
+Api api_of(const base::HttpRequest& req, std::string_view path) {
+  if (is_v2_path(path)) return Api::kV2;
+  if (path != "/") return Api::kV1;
+  if (is_sns_link(req, path)) return Api::kSns;
+  auto auth = parse_authorization(req.header("Authorization"));
+  return auth && auth->service == "sns" ? Api::kSns : Api::kV1;
+}
+
+const Model& model_of(Api api) { return api == Api::kSns ? sns_model() : ses_v1_model(); }
+
+/// The (account, region) an SNS link acts for: the ARN it names
+/// (arn:aws:sns:<region>:<account>:<topic>[:<id>]).
+std::optional<Principal> link_principal(const std::string& arn) {
+  const auto parts = base::split(arn, ':');
+  if (parts.size() < 6 || parts[0] != "arn" || parts[2] != "sns" || parts[3].empty() || parts[4].size() != 12)
+    return std::nullopt;
+  return Principal{"", parts[4], parts[3]};
 }
 }  // namespace
 
@@ -27,7 +57,8 @@ Dispatcher::Dispatcher(const service::HandlerTable& handlers, KeyLookup keys, co
     : handlers_(handlers),
       clock_(clock),
       options_(std::move(options)),
-      verifier_(std::move(keys), clock, options_.service),
+      verifier_(keys, clock, options_.service),
+      sns_verifier_(std::move(keys), clock, "sns"),
       router_(ses_v2_model()) {}
 
 Dispatcher::~Dispatcher() = default;
@@ -38,9 +69,9 @@ base::HttpResponse Dispatcher::error_response(Api api, const std::string& code, 
   r.status = status;
   r.headers.emplace_back("x-amzn-RequestId", request_id);
   r.headers.emplace_back("Date", base::format_http_date(clock_.now()));
-  if (api == Api::kV1) {
+  if (api != Api::kV2) {
     r.headers.emplace_back("Content-Type", "text/xml");
-    r.body = encode_query_error(ses_v1_model(), code, message, sender_fault, request_id);
+    r.body = encode_query_error(model_of(api), code, message, sender_fault, request_id);
   } else {
     r.headers.emplace_back("Content-Type", "application/json");
     r.headers.emplace_back("x-amzn-ErrorType", code);
@@ -52,8 +83,8 @@ base::HttpResponse Dispatcher::error_response(Api api, const std::string& code, 
 base::Result<Dispatcher::Decoded> Dispatcher::decode(const base::HttpRequest& req, Api api) const {
   auto [path, query] = split_target(req.target);
   Decoded d;
-  if (api == Api::kV1) {
-    // The form body, or (old hand-written clients) the query string.
+  if (api != Api::kV2) {
+    // The form body, or (old hand-written clients, SNS links) the query string.
     FormParams params;
     if (!query.empty()) {
       SESAME_ASSIGN(params, parse_form(query, options_.limits));
@@ -65,10 +96,12 @@ base::Result<Dispatcher::Decoded> Dispatcher::decode(const base::HttpRequest& re
     auto action = params.find("Action");
     if (action == params.end() || action->second.empty())
       return base::make_error(base::ErrorCode::kValidation, "MissingAction");
-    const Model& model = ses_v1_model();
+    const Model& model = model_of(api);
     auto version = params.find("Version");
     d.op = model.find(action->second);
-    if (!d.op || version == params.end() || version->second != model.api_version()) {
+    // SNS's SubscribeURL and UnsubscribeURL carry no Version.
+    const bool versionless_link = version == params.end() && is_sns_link(req, path);
+    if (!d.op || (!versionless_link && (version == params.end() || version->second != model.api_version()))) {
       return base::make_error(base::ErrorCode::kValidation,
                               "Could not find operation " + action->second + " for version " +
                                   (version == params.end() ? std::string("NO_VERSION_SPECIFIED") : version->second),
@@ -92,17 +125,18 @@ base::Result<Dispatcher::Decoded> Dispatcher::decode(const base::HttpRequest& re
 
 base::Result<std::pair<std::string, json>> Dispatcher::decode_only(const base::HttpRequest& req, Api* api) const {
   auto [path, query] = split_target(req.target);
-  *api = is_v2_path(path) ? Api::kV2 : Api::kV1;
+  *api = api_of(req, path);
   SESAME_ASSIGN(auto d, decode(req, *api));
   return std::make_pair(d.op->name, std::move(d.input));
 }
 
 std::optional<base::HttpResponse> Dispatcher::precheck(const base::HttpRequest& head) {
   auto [path, query] = split_target(head.target);
-  Api api = is_v2_path(path) ? Api::kV2 : Api::kV1;
+  Api api = api_of(head, path);
   if (api == Api::kV1 && path != "/") return std::nullopt;  // answered by handle() without auth
+  if (is_sns_link(head, path)) return std::nullopt;           // needs no signature
   AuthRejection rejection{};
-  auto ok = verifier_.precheck(head, &rejection);
+  auto ok = (api == Api::kSns ? sns_verifier_ : verifier_).precheck(head, &rejection);
   if (!ok.ok() || ok.value()) return std::nullopt;  // could not tell: let handle() report it
   WireError w = to_wire(api, rejection);
   return error_response(api, w.code, w.message, w.status, true, base::uuid_v4());
@@ -110,7 +144,7 @@ std::optional<base::HttpResponse> Dispatcher::precheck(const base::HttpRequest& 
 
 base::HttpResponse Dispatcher::edge_error(int status, const std::string& message, const std::string& target) const {
   auto [path, query] = split_target(target);
-  Api api = is_v2_path(path) ? Api::kV2 : Api::kV1;
+  Api api = is_v2_path(path) ? Api::kV2 : Api::kV1;  // only the target is known here
   const char* code = status == 413   ? "RequestEntityTooLarge"
                      : status == 431 ? "RequestHeaderFieldsTooLarge"
                      : status == 503 ? "ServiceUnavailable"
@@ -121,14 +155,22 @@ base::HttpResponse Dispatcher::edge_error(int status, const std::string& message
 base::HttpResponse Dispatcher::handle(const base::HttpRequest& req) {
   const std::string request_id = base::uuid_v4();
   auto [path, query] = split_target(req.target);
-  Api api = is_v2_path(path) ? Api::kV2 : Api::kV1;
+  Api api = api_of(req, path);
   if (api == Api::kV1 && path != "/") {
     return error_response(Api::kV2, "UnknownOperationException", "No operation is served at " + std::string(path), 404,
                           true, request_id);
   }
 
   AuthRejection rejection{};
-  auto principal = verifier_.verify(req, &rejection);
+  base::Result<std::optional<Principal>> principal = std::optional<Principal>();
+  if (is_sns_link(req, path)) {
+    // The ARN in the link says whose subscription it is; the handler checks the token.
+    auto p = link_principal(req.query_param(req.query_param("Action") == "Unsubscribe" ? "SubscriptionArn" : "TopicArn"));
+    if (!p) return error_response(api, "InvalidParameter", "Invalid parameter: TopicArn", 400, true, request_id);
+    principal = std::optional<Principal>(*p);
+  } else {
+    principal = (api == Api::kSns ? sns_verifier_ : verifier_).verify(req, &rejection);
+  }
   if (!principal.ok()) {
     base::log().error("request {}: key lookup failed: {}", request_id, principal.error().message);
     WireError w = to_wire(api, principal.error());
@@ -151,7 +193,7 @@ base::HttpResponse Dispatcher::handle(const base::HttpRequest& req) {
     return error_response(api, w.code, w.message, w.status, w.sender_fault, request_id);
   }
   const Operation& op = *decoded->op;
-  if (auto e = ses_precheck(api == Api::kV1, op, decoded->input)) {
+  if (auto e = api == Api::kSns ? std::nullopt : ses_precheck(api == Api::kV1, op, decoded->input)) {
     WireError w = to_wire(api, *e);
     return error_response(api, w.code, w.message, w.status, true, request_id);
   }
@@ -189,9 +231,9 @@ base::HttpResponse Dispatcher::handle(const base::HttpRequest& req) {
   base::HttpResponse r;
   r.headers.emplace_back("x-amzn-RequestId", request_id);
   r.headers.emplace_back("Date", base::format_http_date(clock_.now()));
-  if (api == Api::kV1) {
+  if (api != Api::kV2) {
     r.headers.emplace_back("Content-Type", "text/xml");
-    r.body = encode_query_response(ses_v1_model(), op, out.value(), request_id);
+    r.body = encode_query_response(model_of(api), op, out.value(), request_id);
   } else {
     r.headers.emplace_back("Content-Type", "application/json");
     r.body = encode_json_output(op.output, out.value());

@@ -1,4 +1,5 @@
-// The one place the two protocols meet the service: route (v1 form Action or v2 path),
+// The one place the protocols meet the service: route (v1 form Action, v2 path, or SNS by
+// the SigV4 scope's service),
 // verify SigV4, decode and validate from the model, call the handler, encode the value or
 // the error. Works on neutral HttpRequest/HttpResponse; knows nothing of sockets.
 #pragma once
@@ -44,7 +45,8 @@ class Dispatcher {
   const service::HandlerTable& handlers_;
   const base::Clock& clock_;
   DispatcherOptions options_;
-  Verifier verifier_;
+  Verifier verifier_;      // SES: scope service "ses"
+  Verifier sns_verifier_;  // the SNS-compatible API: scope service "sns"
   RestJsonRouter router_;
 };
 

@@ -86,10 +86,31 @@ const std::map<std::pair<ErrorCode, std::string>, Entry>& v2_table() {
   };
   return t;
 }
+// SNS (Query protocol, codes from the SNS model's exception shapes).
+const std::map<std::pair<ErrorCode, std::string>, Entry>& sns_table() {
+  static const std::map<std::pair<ErrorCode, std::string>, Entry> t = {
+      {{ErrorCode::kValidation, ""}, {"InvalidParameter", 400}},
+      {{ErrorCode::kInvalidParameter, ""}, {"InvalidParameter", 400}},
+      {{ErrorCode::kNotFound, ""}, {"NotFound", 404}},
+      {{ErrorCode::kAlreadyExists, ""}, {"InvalidParameter", 400}},
+      {{ErrorCode::kConflict, ""}, {"InvalidParameter", 400}},
+      {{ErrorCode::kLimitExceeded, ""}, {"InvalidParameter", 400}},
+      {{ErrorCode::kLimitExceeded, "topic"}, {"TopicLimitExceeded", 403}},
+      {{ErrorCode::kLimitExceeded, "subscription"}, {"SubscriptionLimitExceeded", 403}},
+      {{ErrorCode::kCannotDelete, ""}, {"InvalidParameter", 400}},
+      {{ErrorCode::kRejected, ""}, {"AuthorizationError", 403}},
+      {{ErrorCode::kPaused, ""}, {"AuthorizationError", 403}},
+      {{ErrorCode::kThrottled, ""}, {"Throttled", 429}},
+      {{ErrorCode::kNotImplemented, ""}, {"NotImplemented", 501}},
+      {{ErrorCode::kInternal, ""}, {"InternalError", 500}},
+      {{ErrorCode::kUnavailable, ""}, {"ServiceUnavailable", 503}},
+  };
+  return t;
+}
 }  // namespace
 
 WireError to_wire(Api api, const base::Error& e) {
-  const auto& t = api == Api::kV1 ? v1_table() : v2_table();
+  const auto& t = api == Api::kV1 ? v1_table() : api == Api::kV2 ? v2_table() : sns_table();
   auto it = t.find({e.code, e.subject});
   if (it == t.end()) it = t.find({e.code, ""});
   WireError w{it->second.code, e.message, it->second.status, it->second.status < 500};
@@ -97,7 +118,7 @@ WireError to_wire(Api api, const base::Error& e) {
 }
 
 WireError to_wire(Api api, const AuthRejection& r) {
-  bool v1 = api == Api::kV1;
+  bool v1 = api != Api::kV2;  // SNS speaks the Query protocol too
   switch (r.failure) {
     case AuthFailure::kMissing:
       return {v1 ? "MissingAuthenticationToken" : "MissingAuthenticationTokenException", r.message, 403, true};

@@ -10,6 +10,7 @@ namespace sesame::api {
 extern const char kSesV1ModelJson[];
 extern const char kSesV2ModelJson[];
 extern const char kSesV2OverlayJson[];
+extern const char kSnsModelJson[];
 
 namespace {
 [[noreturn]] void die(const std::string& what) {
@@ -126,6 +127,10 @@ const Model& ses_v1_model() {
 }
 const Model& ses_v2_model() {
   static const Model m = Model::compile(kSesV2ModelJson, kSesV2OverlayJson);
+  return m;
+}
+const Model& sns_model() {
+  static const Model m = Model::compile(kSnsModelJson);
   return m;
 }
 

@@ -75,5 +75,7 @@ class Model {
 /// The embedded models, compiled on first use.
 const Model& ses_v1_model();
 const Model& ses_v2_model();
+/// The SNS model (Query protocol), for the SNS-compatible topic and subscription API.
+const Model& sns_model();
 
 }  // namespace sesame::api

@@ -79,7 +79,19 @@ base::Result<Config> load_config(const std::string& path) {
     c.verification_recheck_seconds = (*v)["recheck_seconds"].value_or(c.verification_recheck_seconds);
   }
   if (auto e = t["events"].as_table()) {
-    SESAME_CHECK(check_keys(*e, "events.", {"firehose_dir", "poll_ms", "metrics"}));
+    SESAME_CHECK(check_keys(*e, "events.", {"firehose_dir", "poll_ms", "metrics", "webhook_verify_tls", "webhook_ca_file",
+                                            "webhook_max_backoff_ms", "webhook_retention_hours", "webhook_threads"}));
+    c.events_webhook_verify_tls = (*e)["webhook_verify_tls"].value_or(c.events_webhook_verify_tls);
+    c.events_webhook_ca_file = (*e)["webhook_ca_file"].value_or(c.events_webhook_ca_file);
+    const std::int64_t backoff = (*e)["webhook_max_backoff_ms"].value_or(std::int64_t(c.events_webhook_max_backoff_seconds * 1000));
+    if (backoff < 10 || backoff > 3600000) return bad("config: events.webhook_max_backoff_ms must be 10..3600000");
+    c.events_webhook_max_backoff_seconds = double(backoff) / 1000;
+    const std::int64_t keep = (*e)["webhook_retention_hours"].value_or(std::int64_t(c.events_webhook_retention_hours));
+    if (keep < 24 || keep > 24 * 30) return bad("config: events.webhook_retention_hours must be 24..720");
+    c.events_webhook_retention_hours = int(keep);
+    const std::int64_t threads = (*e)["webhook_threads"].value_or(std::int64_t(c.events_webhook_threads));
+    if (threads < 1 || threads > 64) return bad("config: events.webhook_threads must be 1..64");
+    c.events_webhook_threads = int(threads);
     c.events_metrics = (*e)["metrics"].value_or(c.events_metrics);
     if (c.events_metrics != "loopback" && c.events_metrics != "any" && c.events_metrics != "off")
       return bad("config: events.metrics must be \"loopback\", \"any\" or \"off\"");

@@ -31,6 +31,11 @@ struct Config {
   std::string events_firehose_dir;  // empty = <data_dir>/firehose
   double events_poll_seconds = 0.2;
   std::string events_metrics = "loopback";  // who may GET /metrics: "loopback" | "any" | "off"
+  bool events_webhook_verify_tls = true;     // https webhooks: check the endpoint's certificate
+  std::string events_webhook_ca_file;        // empty: the system's CA store
+  double events_webhook_max_backoff_seconds = 60;
+  int events_webhook_retention_hours = 72;   // a webhook delivery is retried this long
+  int events_webhook_threads = 4;
   // [delivery]
   std::string delivery_mode = "deliver";  // "deliver" | "capture"
   int delivery_mx_port = 25;

@@ -21,9 +21,11 @@
 #include "delivery/engine.hpp"
 #include "events/publisher.hpp"
 #include "http/server.hpp"
+#include "net/http_post.hpp"
 #include "net/smtp_listener.hpp"
 #include "service/event_destinations.hpp"
 #include "service/smtp_credentials.hpp"
+#include "service/sns.hpp"
 #include "service/verification_worker.hpp"
 #include <spdlog/sinks/stdout_color_sinks.h>
 
@@ -99,6 +101,11 @@ int serve(const app::Config& cfg) {
     return cfg.events_metrics == "any" || ip.rfind("127.", 0) == 0 || ip == "::1" || ip.rfind("::ffff:127.", 0) == 0;
   };
   events::Publisher* publisher_ptr = nullptr;
+  // The SNS signing certificate, at the SigningCertURL every notification names.
+  std::string sns_cert_path, sns_cert_pem;
+  auto is_sns_cert = [&sns_cert_path](const base::HttpRequest& req) {
+    return req.method == "GET" && !sns_cert_path.empty() && req.path() == sns_cert_path;
+  };
   auto is_capture = [](const base::HttpRequest& req) { return req.target.rfind("/_aws/ses", 0) == 0; };
   auto is_verify_link = [](const base::HttpRequest& req) { return req.method == "GET" && req.path() == "/_sesame/verify-email"; };
   http::Server server(
@@ -112,10 +119,11 @@ int serve(const app::Config& cfg) {
         }
         if (cfg.delivery_mode == "capture" && is_capture(req)) return app::capture_view(r.services(), req);
         if (is_verify_link(req)) return app::verification_link_view(r.services(), req);
+        if (is_sns_cert(req)) return base::HttpResponse{200, {{"Content-Type", "application/x-pem-file"}}, sns_cert_pem};
         return dispatcher.handle(req);
       },
       [&](const base::HttpRequest& head) -> std::optional<base::HttpResponse> {
-        if (is_health(head) || is_metrics(head) || is_verify_link(head) || (cfg.delivery_mode == "capture" && is_capture(head))) return std::nullopt;
+        if (is_health(head) || is_metrics(head) || is_verify_link(head) || is_sns_cert(head) || (cfg.delivery_mode == "capture" && is_capture(head))) return std::nullopt;
         return dispatcher.precheck(head);
       },
       [&](int status, const std::string& message, const std::string& target) {
@@ -149,8 +157,42 @@ int serve(const app::Config& cfg) {
     if (auto st = engine->start(); !st.ok()) return fail(st.error().message);
     r.services().intake = engine.get();
   }
+  // SNS-style webhooks: a signing key and certificate of their own (made on first start,
+  // key mode 0600), and the deliverer that works through the webhooks outbox.
+  const std::string sns_dir = cfg.data_dir + "/sns";
+  {
+    std::error_code ec;
+    std::filesystem::create_directories(sns_dir, ec);
+    if (ec) return fail("cannot create " + sns_dir + ": " + ec.message());
+    if (auto st = net::ensure_self_signed(sns_dir + "/cert.pem", sns_dir + "/key.pem", "sns." + cfg.region + ".amazonaws.com",
+                                          /*rsa=*/true);
+        !st.ok())
+      return fail(st.error().message);
+  }
+  auto sns_signer = events::SnsSigner::load(sns_dir + "/key.pem", sns_dir + "/cert.pem");
+  if (!sns_signer.ok()) return fail(sns_signer.error().message);
+  events::WebhookOptions wo;
+  wo.public_url = r.services().settings.public_url;
+  wo.max_backoff_seconds = cfg.events_webhook_max_backoff_seconds;
+  wo.retention_seconds = cfg.events_webhook_retention_hours * 3600.0;
+  wo.threads = cfg.events_webhook_threads;
+  sns_cert_path = wo.cert_path + sns_signer.value()->certificate_name();
+  sns_cert_pem = sns_signer.value()->certificate_pem();
+  net::HttpPostOptions post_options{cfg.events_webhook_verify_tls, cfg.events_webhook_ca_file};
+  events::WebhookDeliverer webhooks(
+      r.services().store, r.clock(), *sns_signer.value(),
+      [post_options](const std::string& url, const std::vector<std::pair<std::string, std::string>>& headers,
+                     const std::string& body, double timeout) {
+        auto res = net::http_post(url, headers, body, timeout, post_options);
+        return events::PostResult{res.status, res.error};
+      },
+      wo);
+  webhooks.start();
+  r.services().webhooks_queued = [&webhooks] { webhooks.wake(); };
   // The event outbox's publisher: follows the events table from its durable cursor.
   events::PublisherOptions po;
+  po.topics = service::sns_topic_lookup(r.services());
+  po.queued_webhooks = [&webhooks] { webhooks.wake(); };
   po.firehose_dir = cfg.events_firehose_dir.empty() ? cfg.data_dir + "/firehose" : cfg.events_firehose_dir;
   po.poll_seconds = cfg.events_poll_seconds;
   events::Publisher publisher(r.services().store, r.clock(), service::event_destination_lookup(r.services()), po);
@@ -213,6 +255,7 @@ int serve(const app::Config& cfg) {
   server.stop();
   if (engine) engine->stop();
   publisher.stop();  // after delivery: its last outcomes' events are published too
+  webhooks.stop();   // what is still queued waits in the outbox for the next start
   base::log().info("stopped");
   return 0;
 }

@@ -35,6 +35,17 @@ bool unreserved(unsigned char c) {
 }
 }  // namespace
 
+std::vector<std::string> split(std::string_view s, char sep) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= s.size(); ++i)
+    if (i == s.size() || s[i] == sep) {
+      parts.emplace_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  return parts;
+}
+
 std::string hex_lower(std::string_view bytes) {
   std::string out;
   out.reserve(bytes.size() * 2);

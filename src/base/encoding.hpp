@@ -5,10 +5,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sesame::base {
 
 std::string hex_lower(std::string_view bytes);
+/// The parts of `s` between `sep` characters (n separators: n + 1 parts, empty ones kept).
+std::vector<std::string> split(std::string_view s, char sep);
 std::string base64_encode(std::string_view bytes);
 /// Strict RFC 4648 decoding (padding optional, whitespace refused); nullopt on bad input.
 std::optional<std::string> base64_decode(std::string_view text);

@@ -1,60 +1,9 @@
 #include "delivery/smtp_client.hpp"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <chrono>
-#include <cstring>
-#include <mutex>
+#include <string>
 
 namespace sesame::delivery {
 namespace {
-
-double mono() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-/// Waits until `fd` is ready for `events` or the deadline passes.
-bool wait_fd(int fd, short events, double deadline) {
-  for (;;) {
-    double left = deadline - mono();
-    if (left <= 0) return false;
-    pollfd p{fd, events, 0};
-    int r = ::poll(&p, 1, int(left * 1000) + 1);
-    if (r > 0) return true;
-    if (r < 0 && errno != EINTR) return false;
-  }
-}
-
-/// Opportunistic TLS as MTAs do it without DANE/MTA-STS: TLS 1.2 or newer, the peer's
-/// certificate is not checked (a self-signed MX still gets an encrypted channel).
-SSL_CTX* client_ctx() {
-  static SSL_CTX* ctx = [] {
-    SSL_CTX* c = SSL_CTX_new(TLS_client_method());
-    SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
-    SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
-    SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    return c;
-  }();
-  return ctx;
-}
-
-std::string ssl_error_text() {
-  unsigned long e = ERR_get_error();
-  if (!e) return "TLS error";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof buf);
-  ERR_clear_error();
-  return buf;
-}
 
 bool has_8bit(const std::string& s) {
   for (unsigned char c : s)
@@ -78,84 +27,18 @@ std::string dot_stuff(const std::string& data) {
 }
 }  // namespace
 
-SmtpClient::~SmtpClient() {
-  if (tls_) SSL_free(static_cast<SSL*>(tls_));
-  if (fd_ >= 0) ::close(fd_);
-}
+SmtpClient::~SmtpClient() = default;
 
 long SmtpClient::raw_read(char* buf, std::size_t n, double deadline, std::string& error) {
-  for (;;) {
-    if (tls_) {
-      SSL* ssl = static_cast<SSL*>(tls_);
-      ERR_clear_error();  // SSL_get_error reads this thread's queue: start it empty
-      int r = SSL_read(ssl, buf, int(n));
-      if (r > 0) return r;
-      int e = SSL_get_error(ssl, r);
-      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-        if (!wait_fd(fd_, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) {
-          error = "timed out waiting for the server";
-          return -1;
-        }
-        continue;
-      }
-      error = e == SSL_ERROR_ZERO_RETURN ? "connection closed by the server" : ssl_error_text();
-      return -1;
-    }
-    ssize_t r = ::recv(fd_, buf, n, 0);
-    if (r > 0) return r;
-    if (r == 0) {
-      error = "connection closed by the server";
-      return -1;
-    }
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-      if (!wait_fd(fd_, POLLIN, deadline)) {
-        error = "timed out waiting for the server";
-        return -1;
-      }
-      continue;
-    }
-    error = std::string("read failed: ") + std::strerror(errno);
-    return -1;
-  }
+  return conn_->read_some(buf, n, deadline, error);
 }
 
 bool SmtpClient::write_all(const std::string& bytes, double timeout, std::string& error) {
-  const double deadline = mono() + timeout;
-  std::size_t off = 0;
-  while (off < bytes.size()) {
-    if (tls_) {
-      SSL* ssl = static_cast<SSL*>(tls_);
-      ERR_clear_error();
-      int r = SSL_write(ssl, bytes.data() + off, int(std::min<std::size_t>(bytes.size() - off, 1 << 20)));
-      if (r > 0) {
-        off += std::size_t(r);
-        continue;
-      }
-      int e = SSL_get_error(ssl, r);
-      if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) &&
-          wait_fd(fd_, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline))
-        continue;
-      error = (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) ? "timed out writing to the server" : ssl_error_text();
-      return false;
-    }
-    ssize_t r = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
-    if (r > 0) {
-      off += std::size_t(r);
-      continue;
-    }
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-      if (wait_fd(fd_, POLLOUT, deadline)) continue;
-      error = "timed out writing to the server";
-      return false;
-    }
-    error = std::string("write failed: ") + std::strerror(errno);
-    return false;
-  }
-  return true;
+  return conn_->write_all(bytes, timeout, error);
 }
 
 bool SmtpClient::read_reply(smtp::Reply& out, double timeout, std::string& error) {
-  const double deadline = mono() + timeout;
+  const double deadline = net::monotonic_seconds() + timeout;
   for (;;) {
     std::size_t used = 0;
     switch (smtp::parse_reply(inbuf_, out, used, error)) {
@@ -195,26 +78,8 @@ bool SmtpClient::ehlo(smtp::Reply& out, std::string& error) {
 }
 
 bool SmtpClient::start_tls(std::string& error) {
-  SSL* ssl = SSL_new(client_ctx());
-  if (!ssl) {
-    error = ssl_error_text();
-    return false;
-  }
-  SSL_set_fd(ssl, fd_);
-  if (!host_.empty()) SSL_set_tlsext_host_name(ssl, host_.c_str());
-  tls_ = ssl;
-  const double deadline = mono() + options_.command_timeout;
-  for (;;) {
-    ERR_clear_error();
-    int r = SSL_connect(ssl);
-    if (r == 1) return true;
-    int e = SSL_get_error(ssl, r);
-    if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) &&
-        wait_fd(fd_, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline))
-      continue;
-    error = "TLS handshake failed: " + ssl_error_text();
-    return false;
-  }
+  // Opportunistic TLS as MTAs do it without DANE/MTA-STS: the certificate is not checked.
+  return conn_->start_tls(net::TlsClientOptions{host_, false, {}}, options_.command_timeout, error);
 }
 
 std::unique_ptr<SmtpClient> SmtpClient::open(const std::string& ip, int port, const std::string& host,
@@ -223,44 +88,8 @@ std::unique_ptr<SmtpClient> SmtpClient::open(const std::string& ip, int port, co
   c->ip_ = ip;
   c->host_ = host;
   c->options_ = options;
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  if (auto* v4 = reinterpret_cast<sockaddr_in*>(&ss); inet_pton(AF_INET, ip.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(std::uint16_t(port));
-    len = sizeof(sockaddr_in);
-  } else if (auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss); inet_pton(AF_INET6, ip.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(std::uint16_t(port));
-    len = sizeof(sockaddr_in6);
-  } else {
-    failure.error = "not an IP address: " + ip;
-    return nullptr;
-  }
-  c->fd_ = ::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (c->fd_ < 0) {
-    failure.error = std::string("socket: ") + std::strerror(errno);
-    return nullptr;
-  }
-  int one = 1;
-  ::setsockopt(c->fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (::connect(c->fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
-    if (errno != EINPROGRESS) {
-      failure.error = "connect to " + ip + ": " + std::strerror(errno);
-      return nullptr;
-    }
-    if (!wait_fd(c->fd_, POLLOUT, mono() + options.connect_timeout)) {
-      failure.error = "connect to " + ip + ": timed out";
-      return nullptr;
-    }
-    int err = 0;
-    socklen_t el = sizeof err;
-    ::getsockopt(c->fd_, SOL_SOCKET, SO_ERROR, &err, &el);
-    if (err != 0) {
-      failure.error = "connect to " + ip + ": " + std::strerror(err);
-      return nullptr;
-    }
-  }
+  c->conn_ = net::BlockingStream::connect(ip, port, options.connect_timeout, failure.error);
+  if (!c->conn_) return nullptr;
   smtp::Reply r;
   std::string& error = failure.error;
   // A step succeeded and the server said yes; a refusal is kept as the failure's reply.
@@ -286,7 +115,7 @@ std::unique_ptr<SmtpClient> SmtpClient::open(const std::string& ip, int port, co
       return nullptr;
     }
   }
-  if (options.require_tls && !c->tls_) {
+  if (options.require_tls && !c->conn_->tls()) {
     failure.tls_missing = true;
     error = "the server does not offer STARTTLS and the TLS policy is REQUIRE";
     c->quit();
@@ -407,20 +236,12 @@ bool SmtpClient::reset(std::string& error) {
 }
 
 void SmtpClient::quit() {
-  if (fd_ < 0) return;
+  if (!conn_ || !conn_->open()) return;
   std::string err;
   smtp::Reply r;
   (void)command("QUIT\r\n", r, 2, err);
   usable_ = false;
-  if (tls_) {
-    ERR_clear_error();
-    SSL_shutdown(static_cast<SSL*>(tls_));
-    ERR_clear_error();
-    SSL_free(static_cast<SSL*>(tls_));
-    tls_ = nullptr;
-  }
-  ::close(fd_);
-  fd_ = -1;
+  conn_->close();
 }
 
 }  // namespace sesame::delivery

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "net/blocking_stream.hpp"
 #include "smtp/reply.hpp"
 
 namespace sesame::delivery {
@@ -38,7 +39,6 @@ struct RcptResult {
   std::string error;
 };
 
-class TlsClientContext;
 
 class SmtpClient {
  public:
@@ -58,7 +58,7 @@ class SmtpClient {
 
   /// True when the connection is still in a clean state for another transaction.
   bool reusable() const { return usable_; }
-  bool tls() const { return tls_ != nullptr; }
+  bool tls() const { return conn_ && conn_->tls(); }
   const std::string& ip() const { return ip_; }
   const std::string& host() const { return host_; }
   int transactions() const { return transactions_; }
@@ -78,8 +78,7 @@ class SmtpClient {
   bool start_tls(std::string& error);
   long raw_read(char* buf, std::size_t n, double deadline, std::string& error);
 
-  int fd_ = -1;
-  void* tls_ = nullptr;  // SSL*
+  std::unique_ptr<net::BlockingStream> conn_;
   std::string ip_, host_;
   ClientOptions options_;
   smtp::Capabilities caps_;

@@ -230,6 +230,8 @@ struct Publisher::Impl {
     std::map<std::string, StreamFile*> touched;
     std::map<std::string, std::string> failed;      // stream -> why, this pass
     std::map<std::string, std::uint64_t> counted;  // merged into counters once the pass commits
+    std::vector<store::WebhookDelivery> webhooks;  // queued with the cursor move
+    std::map<std::string, std::optional<Topic>> topics;  // per pass: one lookup per topic
     auto skip_stream = [&](const std::string& stream, std::uint64_t seq) {
       if (failed.count(stream)) return true;
       auto lag = lagging.find(stream);
@@ -257,6 +259,17 @@ struct Publisher::Impl {
           for (const auto& dim : d.dimensions)
             labels += "," + label_name(dim.name) + "=\"" + label_value(dimension_value(parsed, dim)) + "\"";
           ++counted[labels];
+        }
+        if (!d.sns_topic_arn.empty() && o.topics && e.seq > *cursor) {
+          const std::string tkey = e.account + "/" + e.region + "/" + d.sns_topic_arn;
+          auto t = topics.find(tkey);
+          if (t == topics.end()) {
+            SESAME_ASSIGN(auto found, o.topics(e.account, e.region, d.sns_topic_arn));
+            t = topics.emplace(tkey, std::move(found)).first;
+          }
+          // A deleted topic gets nothing, as SNS publishing to it would fail.
+          if (t->second)
+            for (auto& w : sns_notifications(*t->second, kEventSubject, e.body, now)) webhooks.push_back(std::move(w));
         }
         if (d.firehose_stream.empty() || skip_stream(d.firehose_stream, e.seq)) continue;
         StreamFile& f = files[d.firehose_stream];
@@ -296,6 +309,7 @@ struct Publisher::Impl {
       if (lag.through >= global) caught_up.push_back(stream);
     SESAME_CHECK(store.write([&](store::Txn& t) -> base::Status {
       SESAME_CHECK(t.set_cursor(kCursor, global));
+      for (const auto& w : webhooks) SESAME_CHECK(t.insert_webhook(w));
       for (const auto& [stream, lag] : next) {
         // A stream that caught up follows the global cursor again: its own is set past any seq.
         const bool follows = lag.through >= global;
@@ -307,6 +321,7 @@ struct Publisher::Impl {
     lagging = std::move(next);
     cursor = global;
     counted_through = std::max(counted_through, last);
+    if (!webhooks.empty() && o.queued_webhooks) o.queued_webhooks();
     if (!counted.empty()) {
       std::lock_guard lk(counters_mu);
       for (const auto& [k, n] : counted) counters[k] += n;

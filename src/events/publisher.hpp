@@ -11,7 +11,10 @@
 // durable cursor of its own and is retried on its own backoff; the others go on. CloudWatch-style destinations are
 // counters served in Prometheus' text format (metrics()), labelled with the destination's
 // dimensions; they count from the start of the process, as Prometheus counters do.
-// SNS-style webhooks are a destination still to come.
+// SNS destinations: each matching event becomes one SNS Notification per confirmed
+// subscriber of the topic (events/webhooks.hpp), queued in the webhooks outbox in the same
+// transaction that moves the cursor past the event, so a crash neither loses nor doubles
+// them; a webhook that is down delays only its own subscription.
 #pragma once
 
 #include <functional>
@@ -21,6 +24,7 @@
 
 #include "base/clock.hpp"
 #include "base/result.hpp"
+#include "events/webhooks.hpp"
 #include "store/store.hpp"
 
 namespace sesame::events {
@@ -41,6 +45,7 @@ struct Destination {
   std::string firehose_stream;        // the DeliveryStreamArn's name; empty: not Firehose
   bool cloudwatch = false;            // counted in metrics() with these dimensions
   std::vector<Dimension> dimensions;
+  std::string sns_topic_arn;          // empty: not SNS
 };
 
 /// The destinations of (account, region, configuration set). An error means "could not
@@ -55,7 +60,12 @@ struct PublisherOptions {
   std::size_t rotate_bytes = 8u << 20;
   double rotate_seconds = 300;
   double max_backoff_seconds = 60;    // after failures (a pass, or one stream): 1, 2, 4 … up to this, for as long as it takes
+  TopicLookup topics;                 // SNS destinations' topics; unset: SNS destinations are skipped
+  std::function<void()> queued_webhooks;  // called after a pass queued webhook deliveries
 };
+
+/// The SNS Subject of event-publishing notifications.
+inline constexpr const char* kEventSubject = "Amazon SES Email Event Notification";
 
 /// SES's eventType in MatchingEventTypes' spelling: "Send" → "SEND", "DeliveryDelay" →
 /// "DELIVERY_DELAY", "Rendering Failure" → "RENDERING_FAILURE".

@@ -20,10 +20,7 @@ namespace fs = std::filesystem;
 class PublisherTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("sesame-events-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = sesame::testing::fresh_test_dir("sesame-events-");
     auto s = store::open_sqlite({(dir_ / "t.db").string(), true});
     ASSERT_TRUE(s.ok()) << s.error().message;
     store_ = std::move(s.value());

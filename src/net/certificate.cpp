@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <unistd.h>
@@ -45,11 +46,12 @@ std::string pem_of(BIO* bio) {
 }
 }  // namespace
 
-base::Status ensure_self_signed(const std::string& cert_file, const std::string& key_file, const std::string& hostname) {
+base::Status ensure_self_signed(const std::string& cert_file, const std::string& key_file, const std::string& hostname,
+                                bool rsa) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (fs::exists(cert_file, ec) && fs::exists(key_file, ec)) return base::ok_status();
-  Key key(EVP_EC_gen("P-256"));
+  Key key(rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256"));
   if (!key) return failure("key generation");
   Cert cert(X509_new());
   X509_set_version(cert.get(), 2);

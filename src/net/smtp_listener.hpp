@@ -94,9 +94,10 @@ class SmtpListener {
   std::unique_ptr<Impl> impl_;
 };
 
-/// A self-signed certificate for `hostname` (EC P-256, 10 years) unless both files exist;
-/// the key file is created with mode 0600.
-base::Status ensure_self_signed(const std::string& cert_file, const std::string& key_file, const std::string& hostname);
+/// A self-signed certificate for `hostname` (EC P-256, or RSA 2048 when `rsa`; 10 years)
+/// unless both files exist; the key file is created with mode 0600.
+base::Status ensure_self_signed(const std::string& cert_file, const std::string& key_file, const std::string& hostname,
+                                bool rsa = false);
 
 /// True when `ip` is inside one of `cidrs` ("127.0.0.0/8", "::1/128", "10.1.2.3").
 /// An Error names a CIDR that does not parse.

@@ -6,6 +6,7 @@
 
 #include "service/documents.hpp"
 #include "service/event_destinations.hpp"
+#include "service/sns.hpp"
 
 namespace sesame::service {
 namespace {
@@ -131,12 +132,17 @@ class ConfigurationSets {
     SESAME_CHECK(docs_.update(c, kind::kConfigurationSet, name, f, cs_missing(name)));
     return json::object();
   }
-  /// Adds, replaces or removes one event destination (stored form).
+  /// Adds, replaces or removes one event destination (stored form). An SNS destination's
+  /// topic must exist in the caller's account and region; on creation it gets SES's
+  /// plain-text probe notification, queued in the same transaction.
   Result<json> destination(const Caller& c, const std::string& cs, const std::string& name, const json* ed, bool create) {
     if (ed) SESAME_CHECK(check_destination(*ed));
-    return change(c, cs, [&](json& d) -> base::Status {
-      json& list = d["event_destinations"];
-      for (std::size_t i = 0; i < list.size(); ++i) {
+    SESAME_CHECK(docs_.transact(c, [&](DocTxn& t) -> base::Status {
+      SESAME_ASSIGN(auto d, t.get(kind::kConfigurationSet, cs));
+      if (!d) return base::make_error(ErrorCode::kNotFound, cs_missing(cs), kind::kConfigurationSet);
+      json& list = (*d)["event_destinations"];
+      bool found = false;
+      for (std::size_t i = 0; i < list.size() && !found; ++i) {
         if (list[i].value("Name", "") != name) continue;
         if (create)
           return base::make_error(ErrorCode::kAlreadyExists,
@@ -144,14 +150,26 @@ class ConfigurationSets {
                                   "event-destination");
         if (ed) list[i] = *ed;
         else list.erase(i);
-        return base::ok_status();
+        found = true;
       }
-      if (!create) return base::make_error(ErrorCode::kNotFound, ed_missing(cs, name), "event-destination");
-      if (list.size() >= 10)
-        return base::make_error(ErrorCode::kLimitExceeded, "A configuration set can have at most 10 event destinations.");
-      list.push_back(*ed);
-      return base::ok_status();
-    });
+      if (!found && !create) return base::make_error(ErrorCode::kNotFound, ed_missing(cs, name), "event-destination");
+      if (!found) {
+        if (list.size() >= 10)
+          return base::make_error(ErrorCode::kLimitExceeded, "A configuration set can have at most 10 event destinations.");
+        list.push_back(*ed);
+      }
+      if (ed && ed->contains("SnsDestination")) {
+        const std::string arn = (*ed)["SnsDestination"].value("TopicArn", "");
+        SESAME_ASSIGN(auto topic, sns_topic(t, c, arn));
+        if (!topic) return base::make_error(ErrorCode::kInvalidParameter, "SNS topic <" + arn + "> not found.", "sns-destination");
+        if (create)
+          for (const auto& w : events::sns_notifications(*topic, "", kSnsProbeMessage, t.now()))
+            SESAME_CHECK(t.txn().insert_webhook(w));
+      }
+      return t.put(kind::kConfigurationSet, cs, *d);
+    }));
+    if (ed && ed->contains("SnsDestination") && docs_.services().webhooks_queued) docs_.services().webhooks_queued();
+    return json::object();
   }
   /// `contains` filters by a substring of the name (v2 CONFIGURATION_SET_NAME_CONTAINS).
   Result<Documents::Page> page(const Caller& c, const json& token, std::size_t size, const std::string& contains = {}) {
@@ -360,6 +378,7 @@ events::DestinationLookup event_destination_lookup(Services& services) {
       d.enabled = e.value("Enabled", false);
       for (const auto& t : e.value("MatchingEventTypes", json::array()))
         if (t.is_string()) d.matching.push_back(t.get<std::string>());
+      if (e.contains("SnsDestination")) d.sns_topic_arn = e["SnsDestination"].value("TopicArn", "");
       if (e.contains("KinesisFirehoseDestination"))
         d.firehose_stream = events::stream_name(e["KinesisFirehoseDestination"].value("DeliveryStreamArn", ""));
       if (e.contains("CloudWatchDestination")) {

@@ -21,6 +21,8 @@ inline constexpr const char* kCustomVerificationTemplate = "custom-verification-
 inline constexpr const char* kRuleSet = "rule-set";
 inline constexpr const char* kReceiptFilter = "receipt-filter";
 inline constexpr const char* kAccount = "account";
+inline constexpr const char* kSnsTopic = "sns-topic";
+inline constexpr const char* kSnsSubscription = "sns-subscription";
 }  // namespace kind
 
 struct Named {
@@ -36,6 +38,9 @@ class DocTxn {
   base::Result<std::optional<json>> get(const char* kind, const std::string& name);
   base::Status put(const char* kind, const std::string& name, const json& doc);
   base::Result<bool> erase(const char* kind, const std::string& name);
+  /// The same transaction, for rows written with the documents (outbox entries).
+  store::Txn& txn() { return t_; }
+  double now() const { return now_; }
 
  private:
   store::Txn& t_;

@@ -22,7 +22,9 @@ struct Caller {
   std::string source_ip;
 };
 
-enum class Api { kV1, kV2 };
+/// kSns: the SNS-compatible API (Query protocol, SigV4 scope service "sns") that SNS event
+/// destinations and webhooks are managed with.
+enum class Api { kV1, kV2, kSns };
 
 using Handler = std::function<base::Result<json>(const Caller&, const json& input)>;
 
@@ -31,14 +33,17 @@ class HandlerTable {
   /// Registers a handler; registering an operation twice is a bug and aborts.
   void add(Api api, const std::string& operation, Handler handler);
   const Handler* find(Api api, std::string_view operation) const;
-  std::size_t size(Api api) const { return (api == Api::kV1 ? v1_ : v2_).size(); }
+  std::size_t size(Api api) const { return table(api).size(); }
   template <class F>
   void for_each(Api api, F&& f) const {
-    for (const auto& [name, h] : (api == Api::kV1 ? v1_ : v2_)) f(name);
+    for (const auto& [name, h] : table(api)) f(name);
   }
 
  private:
-  std::unordered_map<std::string, Handler> v1_, v2_;
+  using Table = std::unordered_map<std::string, Handler>;
+  const Table& table(Api api) const { return api == Api::kV1 ? v1_ : api == Api::kV2 ? v2_ : sns_; }
+  Table& table(Api api) { return api == Api::kV1 ? v1_ : api == Api::kV2 ? v2_ : sns_; }
+  Table v1_, v2_, sns_;
 };
 
 }  // namespace sesame::service

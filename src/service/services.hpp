@@ -2,6 +2,7 @@
 // settings that shape them; plus the entry that registers every implemented operation.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -139,6 +140,7 @@ struct Services {
   SendCounters counters;
   TemplateCache templates;
   ConfigCache config;
+  std::function<void()> webhooks_queued;  // set by the runtime: wakes the webhook deliverer
 };
 
 void register_identities_v1(HandlerTable& table, Services& services);
@@ -149,6 +151,7 @@ void register_receipt_rules(HandlerTable& table, Services& services);
 void register_account(HandlerTable& table, Services& services);
 void register_sending(HandlerTable& table, Services& services);
 void register_suppression(HandlerTable& table, Services& services);
+void register_sns(HandlerTable& table, Services& services);
 
 inline void register_all(HandlerTable& table, Services& services) {
   register_identities_v1(table, services);
@@ -159,6 +162,7 @@ inline void register_all(HandlerTable& table, Services& services) {
   register_account(table, services);
   register_sending(table, services);
   register_suppression(table, services);
+  register_sns(table, services);
 }
 
 }  // namespace sesame::service

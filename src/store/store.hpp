@@ -100,6 +100,16 @@ struct Suppressed {
   std::string message_id, feedback_id;  // what put it there, when known
 };
 
+/// A webhook delivery waiting in its outbox (SNS-style HTTP notifications): delivered in
+/// id order per subscription, deleted once the endpoint took it.
+struct WebhookDelivery {
+  std::uint64_t id = 0;        // assigned on insert; the order within a subscription
+  std::string subscription;    // subscription ARN
+  std::string endpoint;        // URL
+  std::string payload;         // what the events room sends (JSON)
+  base::EpochSeconds created = 0;
+};
+
 /// Writes inside one group-committed transaction. A failed job's changes are rolled back
 /// (savepoint) without touching the other jobs of the same commit.
 class Txn {
@@ -129,6 +139,12 @@ class Txn {
   /// true when the address was on the list.
   virtual base::Result<bool> unsuppress(const std::string& account, const std::string& region,
                                         const std::string& address) = 0;
+  /// Queues a webhook delivery (its id is assigned here).
+  virtual base::Status insert_webhook(const WebhookDelivery& delivery) = 0;
+  /// Removes one delivery (done, or given up).
+  virtual base::Status delete_webhook(std::uint64_t id) = 0;
+  /// Removes every delivery still queued for a subscription (it was deleted).
+  virtual base::Status delete_webhooks_of(const std::string& subscription) = 0;
 };
 
 using WriteJob = std::function<base::Status(Txn&)>;
@@ -186,6 +202,11 @@ class Store {
   virtual base::Result<std::uint64_t> cursor(const std::string& publisher) = 0;
   /// Every cursor, by name.
   virtual base::Result<std::vector<std::pair<std::string, std::uint64_t>>> cursors() = 0;
+  /// The subscriptions with queued webhook deliveries.
+  virtual base::Result<std::vector<std::string>> webhook_subscriptions() = 0;
+  /// A subscription's queued deliveries with id > `after`, oldest first, at most `limit`.
+  virtual base::Result<std::vector<WebhookDelivery>> webhooks_of(const std::string& subscription, std::uint64_t after,
+                                                                 std::size_t limit) = 0;
 
   /// Runs `job` in a durable transaction (group commit: many jobs per fsync) and returns
   /// only after the commit reached stable storage, or with the job's or the commit's error.

@@ -263,8 +263,12 @@ class V1Identities(harness.ServerCase):
 class V1ConfigurationSets(harness.ServerCase):
     @classmethod
     def setUpClass(cls):
+        global SNS_TOPIC, SNS_TOPIC2
         super().setUpClass()
         cls.ses = cls.server.client("ses")
+        # SNS destinations must name existing topics (this server's SNS-compatible API).
+        sns = cls.server.client("sns")
+        SNS_TOPIC, SNS_TOPIC2 = (sns.create_topic(Name=n)["TopicArn"] for n in ("t", "t2"))
 
     def describe(self, name):
         return self.assertOk(self.ses.describe_configuration_set(

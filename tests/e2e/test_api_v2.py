@@ -18,9 +18,13 @@ byodkim_private_key = harness.byodkim_private_key
 class V2Base(harness.ServerCase):
     @classmethod
     def setUpClass(cls):
+        global SNS_TOPIC, SNS_TOPIC2
         super().setUpClass()
         cls.v2 = cls.server.client("sesv2")
         cls.ses = cls.server.client("ses")
+        # SNS destinations must name existing topics (this server's SNS-compatible API).
+        sns = cls.server.client("sns")
+        SNS_TOPIC, SNS_TOPIC2 = (sns.create_topic(Name=n)["TopicArn"] for n in ("t", "t2"))
 
     def arn(self, kind, name):
         return f"arn:aws:ses:us-east-1:{self.account}:{kind}/{name}"

@@ -84,9 +84,14 @@ class AuthErrors(harness.ServerCase):
 
     def test_wrong_service_in_scope(self):
         body, headers = harness.v1_form("GetSendQuota")
-        status, _, data = harness.signed_request(self.server, "POST", "/", body, headers, service="sns")
+        status, _, data = harness.signed_request(self.server, "POST", "/", body, headers, service="sqs")
         self.assertEqual(status, 403, data)
         self.assertEqual(harness.xml_error(data)[0], "SignatureDoesNotMatch")
+        # Scoped to "sns", the same endpoint is the SNS-compatible API, which has no such action.
+        status, _, data = harness.signed_request(self.server, "POST", "/", body, headers, service="sns")
+        self.assertEqual(status, 400, data)
+        self.assertIn(b'xmlns="http://sns.amazonaws.com/doc/2010-03-31/"', data)
+        self.assertEqual(harness.xml_error(data)[0], "InvalidAction")
 
     def test_signed_request_ok(self):
         body, headers = harness.v1_form("GetSendQuota")

@@ -34,6 +34,8 @@ class JsSdkTest(unittest.TestCase):
         account = self.sesame.account_id()
         self.assertTrue(account, "account id not found in the server log")
         args.append(account)
+        # The SNS topic the script's event destination points at (SES checks that it exists).
+        self.sesame.client("sns").create_topic(Name="sesame-js-events")
         env = dict(os.environ)
         # Keep the SDK from reading a developer's AWS config or credentials.
         env.update({"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"})

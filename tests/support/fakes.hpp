@@ -1,6 +1,11 @@
-// Fakes for unit tests: a settable clock and a resolver answering from a table.
+// Fakes for unit tests: a settable clock, a resolver answering from a table, and a fresh
+// directory per test.
 #pragma once
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <string>
@@ -53,5 +58,15 @@ class StaticResolver final : public dns::Resolver {
  private:
   std::mutex mu_;
 };
+
+/// An empty directory under the system's temp directory named after `prefix`, the process
+/// and the running test (the caller removes it).
+inline std::filesystem::path fresh_test_dir(const std::string& prefix) {
+  auto dir = std::filesystem::temp_directory_path() /
+             (prefix + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
 
 }  // namespace sesame::testing

@@ -59,6 +59,11 @@ CREATE TABLE IF NOT EXISTS suppressed (
   PRIMARY KEY (account, region, address)) WITHOUT ROWID;
 -- Where each event publisher is in the events table (the outbox).
 CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+-- Webhook deliveries (SNS-style notifications) waiting for their endpoint, FIFO per subscription.
+CREATE TABLE IF NOT EXISTS webhooks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, subscription TEXT NOT NULL, endpoint TEXT NOT NULL,
+  payload TEXT NOT NULL, created REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS webhooks_by_subscription ON webhooks(subscription, id);
 -- No secondary index on docs: every hot lookup uses the primary key, and keys_of_kind (a background
 -- sweep) can scan; an index would add pages to every commit.
 DROP INDEX IF EXISTS docs_by_kind;
@@ -359,6 +364,27 @@ class SqliteTxn final : public Txn {
     if (s.step() != SQLITE_DONE) return db_error(db_, "unsuppress");
     return sqlite3_changes(db_) > 0;
   }
+  Status insert_webhook(const WebhookDelivery& w) override {
+    Stmt s(c_, "INSERT INTO webhooks(subscription, endpoint, payload, created) VALUES(?,?,?,?)");
+    if (!s.valid()) return db_error(db_, "prepare");
+    s.bind(1, w.subscription).bind(2, w.endpoint).bind(3, w.payload).bind(4, w.created);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "insert webhook");
+    return base::ok_status();
+  }
+  Status delete_webhook(std::uint64_t id) override {
+    Stmt s(c_, "DELETE FROM webhooks WHERE id=?");
+    if (!s.valid()) return db_error(db_, "prepare");
+    s.bind(1, (long long)id);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "delete webhook");
+    return base::ok_status();
+  }
+  Status delete_webhooks_of(const std::string& subscription) override {
+    Stmt s(c_, "DELETE FROM webhooks WHERE subscription=?");
+    if (!s.valid()) return db_error(db_, "prepare");
+    s.bind(1, subscription);
+    if (s.step() != SQLITE_DONE) return db_error(db_, "delete webhooks");
+    return base::ok_status();
+  }
   Status set_cursor(const std::string& publisher, std::uint64_t seq) override {
     Stmt s(c_, "INSERT INTO cursors(name, seq) VALUES(?, ?) ON CONFLICT(name) DO UPDATE SET seq=excluded.seq");
     if (!s.valid()) return db_error(db_, "prepare");
@@ -643,6 +669,32 @@ class SqliteStore final : public Store {
       int rc;
       while ((rc = s.step()) == SQLITE_ROW) out.emplace_back(s.text(0), std::uint64_t(s.integer(1)));
       if (rc != SQLITE_DONE) return db_error(c.db, "cursors");
+      return out;
+    });
+  }
+  Result<std::vector<std::string>> webhook_subscriptions() override {
+    return with_reader([&](Conn& c) -> Result<std::vector<std::string>> {
+      Stmt s(c, "SELECT DISTINCT subscription FROM webhooks ORDER BY subscription");
+      if (!s.valid()) return db_error(c.db, "prepare");
+      std::vector<std::string> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.text(0));
+      if (rc != SQLITE_DONE) return db_error(c.db, "webhook subscriptions");
+      return out;
+    });
+  }
+  Result<std::vector<WebhookDelivery>> webhooks_of(const std::string& subscription, std::uint64_t after,
+                                                   std::size_t limit) override {
+    return with_reader([&](Conn& c) -> Result<std::vector<WebhookDelivery>> {
+      Stmt s(c, "SELECT id, subscription, endpoint, payload, created FROM webhooks WHERE subscription=? AND id>? "
+                "ORDER BY id LIMIT ?");
+      if (!s.valid()) return db_error(c.db, "prepare");
+      s.bind(1, subscription).bind(2, (long long)after).bind(3, (long long)limit);
+      std::vector<WebhookDelivery> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW)
+        out.push_back(WebhookDelivery{std::uint64_t(s.integer(0)), s.text(1), s.text(2), s.text(3), s.real(4)});
+      if (rc != SQLITE_DONE) return db_error(c.db, "webhooks");
       return out;
     });
   }

@@ -122,7 +122,7 @@ test("SESv2 configuration sets", async (t) => {
   });
 
   await t.test("CreateConfigurationSetEventDestination / GetConfigurationSetEventDestinations", async () => {
-    const topic = `arn:aws:sns:${region}:123456789012:sesame-js-events`;
+    const topic = `arn:aws:sns:${region}:${accountId}:sesame-js-events`;
     await sesv2.send(new v2.CreateConfigurationSetEventDestinationCommand({
       ConfigurationSetName: configSet,
       EventDestinationName: "to-sns",
