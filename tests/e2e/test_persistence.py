@@ -43,6 +43,10 @@ class Persistence(harness.ServerCase):
     def create_everything(self):
         ses, v2 = self.server.client("ses"), self.server.client("sesv2")
         acct = self.account
+        # An SNS topic with a (pending) subscription: event destinations below name it.
+        sns = self.server.client("sns")
+        topic = sns.create_topic(Name="t", Attributes={"DisplayName": "persisted"})["TopicArn"]
+        sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=f"http://127.0.0.1:{harness.free_port()}/hook")
         # v1 identities and their attributes.
         ses.verify_email_identity(EmailAddress="p1@persist.example")
         ses.verify_domain_identity(Domain="persist.example")
@@ -66,7 +70,7 @@ class Persistence(harness.ServerCase):
         ses.create_configuration_set(ConfigurationSet={"Name": "pcs"})
         ses.create_configuration_set_event_destination(ConfigurationSetName="pcs", EventDestination={
             "Name": "sns", "Enabled": True, "MatchingEventTypes": ["send", "bounce"],
-            "SNSDestination": {"TopicARN": SNS_TOPIC}})
+            "SNSDestination": {"TopicARN": topic}})
         ses.create_configuration_set_event_destination(ConfigurationSetName="pcs", EventDestination={
             "Name": "cw", "Enabled": False, "MatchingEventTypes": ["delivery"],
             "CloudWatchDestination": {"DimensionConfigurations": [
@@ -106,7 +110,7 @@ class Persistence(harness.ServerCase):
         v2.create_configuration_set_event_destination(
             ConfigurationSetName="pcs2", EventDestinationName="ed",
             EventDestination={"Enabled": True, "MatchingEventTypes": ["REJECT"],
-                              "SnsDestination": {"TopicArn": SNS_TOPIC}})
+                              "SnsDestination": {"TopicArn": topic}})
         v2.put_email_identity_configuration_set_attributes(EmailIdentity="v2@persist.example",
                                                           ConfigurationSetName="pcs2")
         v2.create_email_template(TemplateName="ptpl2", TemplateContent={"Subject": "s2", "Text": "t2"})
@@ -129,6 +133,11 @@ class Persistence(harness.ServerCase):
         ses, v2 = self.server.client("ses"), self.server.client("sesv2")
         ids = sorted(ses.list_identities()["Identities"])
         snap = {"identities": ids}
+        sns = self.server.client("sns")
+        snap["topics"] = strip(sns.list_topics())
+        snap["subscriptions"] = strip(sns.list_subscriptions())
+        snap["topic"] = {k: v for k, v in sns.get_topic_attributes(TopicArn=snap["topics"]["Topics"][0]["TopicArn"])[
+            "Attributes"].items()} if snap["topics"].get("Topics") else {}
         snap["verification"] = strip(ses.get_identity_verification_attributes(Identities=ids))
         snap["dkim"] = strip(ses.get_identity_dkim_attributes(Identities=ids))
         snap["mailfrom"] = strip(ses.get_identity_mail_from_domain_attributes(Identities=ids))

@@ -27,9 +27,10 @@ class PrivacyGuideDeletes(harness.ServerCase):
 
     def test_delete_configuration_set_event_destination(self):
         self.ses.create_configuration_set(ConfigurationSet={"Name": "configSet"})
+        topic = self.server.client("sns").create_topic(Name="t")["TopicArn"]
         self.ses.create_configuration_set_event_destination(ConfigurationSetName="configSet", EventDestination={
             "Name": "eventDestination", "Enabled": True, "MatchingEventTypes": ["send"],
-            "SNSDestination": {"TopicARN": "arn:aws:sns:us-east-1:123456789012:t"}})
+            "SNSDestination": {"TopicARN": topic}})
         self.run_verbatim("aws ses delete-configuration-set-event-destination --configuration-set-name configSet "
                           "--event-destination-name eventDestination")
         d = self.ses.describe_configuration_set(ConfigurationSetName="configSet",
