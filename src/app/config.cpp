@@ -133,7 +133,15 @@ base::Result<Config> load_config(const std::string& path) {
     SESAME_CHECK(check_keys(*m, "smtp.", {"submission_listen", "submission_tls_listen", "region", "trusted_networks",
                                           "trusted_account", "max_message_bytes", "max_connections",
                                           "max_connections_per_ip", "command_timeout_seconds", "data_timeout_seconds",
-                                          "enhanced_status_codes"}));
+                                          "enhanced_status_codes", "feedback_listen", "feedback_domains"}));
+    c.smtp_feedback_listen = (*m)["feedback_listen"].value_or(c.smtp_feedback_listen);
+    if (auto doms = (*m)["feedback_domains"].as_array()) {
+      for (const auto& n : *doms) {
+        auto v = n.value<std::string>();
+        if (!v || v->empty()) return bad("config: smtp.feedback_domains must be domain names");
+        c.smtp_feedback_domains.push_back(*v);
+      }
+    }
     c.smtp_submission_listen = (*m)["submission_listen"].value_or(c.smtp_submission_listen);
     c.smtp_submission_tls_listen = (*m)["submission_tls_listen"].value_or(c.smtp_submission_tls_listen);
     c.smtp_region = (*m)["region"].value_or(c.smtp_region);

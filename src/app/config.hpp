@@ -55,6 +55,10 @@ struct Config {
   std::string smtp_region;  // the region SMTP credentials and sends belong to; empty = region
   std::vector<std::string> smtp_trusted_networks;  // CIDRs that submit without AUTH
   std::string smtp_trusted_account;                // the account they send as
+  /// Inbound listener for asynchronous bounces and complaint reports ("" = off); it takes
+  /// mail for the bounce domain and `smtp_feedback_domains` (custom MAIL FROM domains).
+  std::string smtp_feedback_listen;
+  std::vector<std::string> smtp_feedback_domains;
   std::size_t smtp_max_message_bytes = 40u << 20;  // SES: 40 MB for SMTP
   std::size_t smtp_max_connections = 1000;
   std::size_t smtp_max_connections_per_ip = 50;

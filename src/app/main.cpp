@@ -14,6 +14,7 @@
 
 #include "api/dispatcher.hpp"
 #include "app/config.hpp"
+#include "app/feedback.hpp"
 #include "app/capture_view.hpp"
 #include "app/runtime.hpp"
 #include "app/submission.hpp"
@@ -203,15 +204,16 @@ int serve(const app::Config& cfg) {
   std::vector<std::unique_ptr<net::SmtpListener>> smtp;
   app::Submission submission(r.services(), app::SubmissionSettings{cfg.smtp_region, cfg.smtp_trusted_account,
                                                                    cfg.smtp_max_message_bytes});
+  std::string cert = cfg.tls_cert_file, key = cfg.tls_key_file;
+  if (cert.empty() && (!cfg.smtp_submission_listen.empty() || !cfg.smtp_submission_tls_listen.empty() ||
+                       !cfg.smtp_feedback_listen.empty())) {
+    cert = cfg.data_dir + "/tls/cert.pem";
+    key = cfg.data_dir + "/tls/key.pem";
+    std::error_code ec;
+    std::filesystem::create_directories(cfg.data_dir + "/tls", ec);
+    if (auto st = net::ensure_self_signed(cert, key, cfg.hostname); !st.ok()) return fail(st.error().message);
+  }
   if (!cfg.smtp_submission_listen.empty() || !cfg.smtp_submission_tls_listen.empty()) {
-    std::string cert = cfg.tls_cert_file, key = cfg.tls_key_file;
-    if (cert.empty()) {
-      cert = cfg.data_dir + "/tls/cert.pem";
-      key = cfg.data_dir + "/tls/key.pem";
-      std::error_code ec;
-      std::filesystem::create_directories(cfg.data_dir + "/tls", ec);
-      if (auto st = net::ensure_self_signed(cert, key, cfg.hostname); !st.ok()) return fail(st.error().message);
-    }
     if (!cfg.smtp_trusted_account.empty()) {
       auto acct = r.services().store.find_account(cfg.smtp_trusted_account);
       if (!acct.ok() || !acct.value()) return fail("smtp.trusted_account " + cfg.smtp_trusted_account + " is not an account");
@@ -240,6 +242,41 @@ int serve(const app::Config& cfg) {
       base::log().info("sesame SMTP {} on {} ({}) region {}", o.name, smtp.back()->local_endpoint(),
                        implicit ? "implicit TLS" : "STARTTLS", cfg.smtp_region);
     }
+  }
+  // Feedback from outside (asynchronous DSNs, ARF complaints) on an inbound listener: any
+  // client, STARTTLS offered, no AUTH, only the bounce domain's (and feedback_domains')
+  // recipients.
+  std::unique_ptr<delivery::FeedbackProcessor> feedback;
+  std::unique_ptr<app::FeedbackBackend> feedback_backend;
+  if (!cfg.smtp_feedback_listen.empty()) {
+    delivery::FeedbackOptions fo;
+    fo.domains = cfg.smtp_feedback_domains;
+    fo.domains.push_back(r.services().settings.bounce_domain);
+    fo.message_id_prefix = r.services().settings.message_id_prefix;
+    feedback = std::make_unique<delivery::FeedbackProcessor>(r.services().store, r.clock(), fo);
+    feedback_backend = std::make_unique<app::FeedbackBackend>(*feedback);
+    net::SmtpListenerOptions o;
+    o.name = "feedback";
+    o.listen = cfg.smtp_feedback_listen;
+    o.cert_file = cert;
+    o.key_file = key;
+    o.session.hostname = cfg.hostname;
+    o.session.greeting = "ESMTP Sesame";
+    o.session.max_message_bytes = 10u << 20;
+    o.session.max_recipients = 100;
+    o.session.auth = false;
+    o.session.inbound = true;
+    delivery::FeedbackProcessor* fp = feedback.get();
+    o.session.accept_rcpt = [fp](const std::string& address) { return fp->accepts(address); };
+    o.max_connections = cfg.smtp_max_connections;
+    o.max_connections_per_ip = cfg.smtp_max_connections_per_ip;
+    o.command_timeout_seconds = cfg.smtp_command_timeout_seconds;
+    o.data_timeout_seconds = cfg.smtp_data_timeout_seconds;
+    smtp.push_back(std::make_unique<net::SmtpListener>(o, *feedback_backend));
+    if (auto st = smtp.back()->start(); !st.ok()) return fail(st.error().message);
+    std::string domains;
+    for (const auto& d : fo.domains) domains += (domains.empty() ? "" : ", ") + d;
+    base::log().info("sesame SMTP feedback on {} for {}", smtp.back()->local_endpoint(), domains);
   }
   if (auto st = server.start(); !st.ok()) return fail(st.error().message);
 

@@ -53,6 +53,37 @@ Decision permanent(const std::string& status, const std::string& diagnostic, con
   return d;
 }
 
+Decision bounced(const std::string& status, const std::string& diagnostic) {
+  Decision d;
+  d.status = status;
+  d.diagnostic = diagnostic;
+  auto starts = [&](const char* p) { return status.rfind(p, 0) == 0; };
+  // SES's table (§6.3): a full mailbox, an oversized message or rejected content are
+  // Transient bounces; an address that does not exist is Permanent/NoEmail; a failure the
+  // remote gave up on with a temporary code is Transient/General.
+  d.kind = Decision::kBounced;
+  d.bounce_type = "Permanent";
+  d.bounce_subtype = "General";
+  if (status.empty()) {
+    d.bounce_type = "Undetermined";
+    d.bounce_subtype = "Undetermined";
+  } else if (starts("4.")) {
+    d.bounce_type = "Transient";
+  } else if (starts("5.2.2")) {
+    d.bounce_type = "Transient";
+    d.bounce_subtype = "MailboxFull";
+  } else if (starts("5.3.4") || starts("5.2.3")) {
+    d.bounce_type = "Transient";
+    d.bounce_subtype = "MessageTooLarge";
+  } else if (starts("5.6.")) {
+    d.bounce_type = "Transient";
+    d.bounce_subtype = "ContentRejected";
+  } else if (starts("5.1.1") || starts("5.1.0") || starts("5.1.10") || starts("5.1.2")) {
+    d.bounce_subtype = "NoEmail";
+  }
+  return d;
+}
+
 Decision decide(const smtp::Reply& r) {
   Decision d;
   d.status = status_of(r);
@@ -68,24 +99,7 @@ Decision decide(const smtp::Reply& r) {
     d.delay_type = starts("4.2.2") ? "MailboxFull" : starts("4.7.") ? "SpamDetected" : "RecipientServerError";
     return d;
   }
-  // SES's table (§6.3): a full mailbox, an oversized message or rejected content are
-  // Transient bounces; an address that does not exist is Permanent/NoEmail.
-  d.kind = Decision::kBounced;
-  d.bounce_type = "Permanent";
-  d.bounce_subtype = "General";
-  if (starts("5.2.2")) {
-    d.bounce_type = "Transient";
-    d.bounce_subtype = "MailboxFull";
-  } else if (starts("5.3.4") || starts("5.2.3")) {
-    d.bounce_type = "Transient";
-    d.bounce_subtype = "MessageTooLarge";
-  } else if (starts("5.6.")) {
-    d.bounce_type = "Transient";
-    d.bounce_subtype = "ContentRejected";
-  } else if (starts("5.1.1") || starts("5.1.0") || starts("5.1.10") || starts("5.1.2")) {
-    d.bounce_subtype = "NoEmail";
-  }
-  return d;
+  return bounced(d.status, d.diagnostic);
 }
 
 Decision decide(const RcptResult& r) {

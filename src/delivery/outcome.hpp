@@ -29,6 +29,9 @@ Decision decide(const RcptResult& r);
 /// From a remote reply that ended the attempt for every recipient (greeting, EHLO).
 Decision decide(const smtp::Reply& r);
 Decision temporary(const std::string& diagnostic, const std::string& delay_type, const std::string& status = "4.4.1");
+/// A bounce classified from its RFC 3463 status (SES's bounce types, §6.3); an empty
+/// status is Undetermined.
+Decision bounced(const std::string& status, const std::string& diagnostic);
 Decision permanent(const std::string& status, const std::string& diagnostic, const std::string& subtype = "General");
 
 struct EventContext {

@@ -372,7 +372,8 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
               {"require_tls", require_tls},
               {"max_delivery_seconds", max_delivery_seconds},
               {"feedback_forwarding", sender_identity->value("feedback_forwarding", true)},
-              {"suppress_bounces", std::find(reasons.begin(), reasons.end(), "BOUNCE") != reasons.end()}}}};
+              {"suppress_bounces", std::find(reasons.begin(), reasons.end(), "BOUNCE") != reasons.end()},
+              {"suppress_complaints", std::find(reasons.begin(), reasons.end(), "COMPLAINT") != reasons.end()}}}};
   if (s_.settings.capture) {
     capture["Destination"] = capture.value("Destination", json{{"ToAddresses", destination}});
     meta["capture"] = std::move(capture);

@@ -314,7 +314,9 @@ void Session::cmd_ehlo(std::string_view arg, bool extended) {
 
 bool Session::may_transact() {
   // No open relay, ever: TLS first (except where the operator allowed clear text), then
-  // AUTH (except trusted networks).
+  // AUTH (except trusted networks). Inbound listeners take mail from anyone, but only for
+  // the recipients they serve (cmd_rcpt).
+  if (o_.inbound) return true;
   if (!peer_.tls && !peer_.cleartext_ok) return error(530, "5.7.0", "Must issue a STARTTLS command first"), false;
   if (!authenticated_ && !peer_.trusted) return error(530, "5.7.0", "Authentication required"), false;
   return true;
@@ -372,6 +374,8 @@ void Session::cmd_rcpt(std::string_view arg) {
   if (!params.empty()) return (void)error(555, "5.5.4", "Error: unsupported RCPT parameter");
   // RFC 5321 §4.5.3.1.10: "too many recipients" is 452, and not an error of the client.
   if (env_.rcpt_to.size() >= o_.max_recipients) return reply(452, "4.5.3", "Error: too many recipients");
+  if (o_.inbound && !(o_.accept_rcpt && o_.accept_rcpt(address)))
+    return (void)error(550, "5.7.1", "<" + address + ">: Relay access denied");
   env_.rcpt_to.push_back(std::move(address));
   reply(250, "2.1.5", "Ok");
 }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,10 @@ struct SessionOptions {
   bool auth = true;            // AUTH PLAIN LOGIN is offered, once TLS is active
   bool smtputf8 = true;
   bool enhanced_status_codes = true;  // RFC 2034: advertised, and every reply carries one
+  /// An inbound (MX-style) listener: any client may send, in clear text too, without AUTH;
+  /// only recipients `accept_rcpt` agrees to are taken, so it is never a relay.
+  bool inbound = false;
+  std::function<bool(const std::string& address)> accept_rcpt;
 };
 
 /// Who is on the other end; set by the driver when the connection opens.

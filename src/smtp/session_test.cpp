@@ -309,6 +309,26 @@ TEST(Session, LowMemoryRefusesNewMessagesOnly) {
   EXPECT_NE(st.output.find("354"), std::string::npos) << st.output;
 }
 
+TEST(Session, InboundTakesAnyoneButOnlyItsRecipients) {
+  SessionOptions o;
+  o.inbound = true;
+  o.auth = false;
+  o.accept_rcpt = [](const std::string& a) { return a.find("@bounces.test") != std::string::npos; };
+  Session s(o, Peer{"203.0.113.9"});  // not trusted, no TLS, no AUTH
+  Step st = s.feed("EHLO mx.remote\r\n");
+  EXPECT_EQ(st.output.find("AUTH"), std::string::npos) << st.output;
+  st = s.feed("MAIL FROM:<>\r\nRCPT TO:<victim@example.org>\r\nRCPT TO:<id@bounces.test>\r\nDATA\r\n");
+  EXPECT_NE(st.output.find("550 5.7.1 <victim@example.org>: Relay access denied"), std::string::npos) << st.output;
+  EXPECT_NE(st.output.find("354"), std::string::npos) << st.output;
+  st = s.feed("Subject: x\r\n\r\nbody\r\n.\r\n");
+  ASSERT_EQ(st.action, Action::kDeliver);
+  EXPECT_EQ(s.envelope().rcpt_to, (std::vector<std::string>{"id@bounces.test"}));
+  // Without the option the same client must authenticate first.
+  Session plain(SessionOptions{}, Peer{"203.0.113.9", true});
+  st = plain.feed("EHLO c\r\nMAIL FROM:<>\r\n");
+  EXPECT_NE(st.output.find("530 5.7.0 Authentication required"), std::string::npos) << st.output;
+}
+
 TEST(Session, BoundedBufferUnderEndlessLine) {
   // A client sending a line without end is answered once and its bytes are dropped.
   Session s(SessionOptions{}, Peer{"192.0.2.9"});
