@@ -48,7 +48,7 @@ base::Result<Config> load_config(const std::string& path) {
   } catch (const toml::parse_error& e) {
     return bad("config " + path + ": " + std::string(e.description()));
   }
-  SESAME_CHECK(check_keys(t, "", {"data_dir", "region", "log_level", "hostname", "api", "dns", "verification", "store", "delivery", "smtp", "tls", "events"}));
+  SESAME_CHECK(check_keys(t, "", {"data_dir", "region", "log_level", "hostname", "api", "dns", "verification", "store", "delivery", "smtp", "tls", "events", "reputation"}));
   if (auto h = t["hostname"].value<std::string>(); h && !h->empty()) c.hostname = *h;
   c.data_dir = t["data_dir"].value_or(c.data_dir);
   c.region = t["region"].value_or(c.region);
@@ -77,6 +77,24 @@ base::Result<Config> load_config(const std::string& path) {
     c.verification_recheck_on_read_seconds = (*v)["recheck_on_read_seconds"].value_or(c.verification_recheck_on_read_seconds);
     c.verification_window_seconds = (*v)["window_seconds"].value_or(c.verification_window_seconds);
     c.verification_recheck_seconds = (*v)["recheck_seconds"].value_or(c.verification_recheck_seconds);
+  }
+  if (auto r = t["reputation"].as_table()) {
+    SESAME_CHECK(check_keys(*r, "reputation.", {"check_seconds", "window_hours", "min_volume", "bounce_review_rate",
+                                                "bounce_pause_rate", "complaint_review_rate", "complaint_pause_rate"}));
+    auto& o = c.reputation;
+    o.check_seconds = (*r)["check_seconds"].value_or(o.check_seconds);
+    o.window_seconds = (*r)["window_hours"].value_or(o.window_seconds / 3600) * 3600;
+    o.min_volume = (*r)["min_volume"].value_or(o.min_volume);
+    o.bounce_review = (*r)["bounce_review_rate"].value_or(o.bounce_review);
+    o.bounce_pause = (*r)["bounce_pause_rate"].value_or(o.bounce_pause);
+    o.complaint_review = (*r)["complaint_review_rate"].value_or(o.complaint_review);
+    o.complaint_pause = (*r)["complaint_pause_rate"].value_or(o.complaint_pause);
+    if (o.check_seconds < 0.1 || o.window_seconds < 3600 || o.min_volume < 1)
+      return bad("config: reputation.check_seconds >= 0.1, window_hours >= 1, min_volume >= 1");
+    for (double v : {o.bounce_review, o.bounce_pause, o.complaint_review, o.complaint_pause})
+      if (v <= 0 || v > 1) return bad("config: reputation rates must be in (0, 1]");
+    if (o.bounce_review > o.bounce_pause || o.complaint_review > o.complaint_pause)
+      return bad("config: a reputation review rate must not exceed its pause rate");
   }
   if (auto e = t["events"].as_table()) {
     SESAME_CHECK(check_keys(*e, "events.", {"firehose_dir", "poll_ms", "metrics", "webhook_verify_tls", "webhook_ca_file",

@@ -2,6 +2,8 @@
 // embedded store in ./sesame-data.
 #pragma once
 
+#include "service/reputation.hpp"
+
 #include <string>
 #include <vector>
 
@@ -27,6 +29,8 @@ struct Config {
   double verification_window_seconds = 72 * 3600;
   double verification_recheck_seconds = 300;
   double verification_recheck_on_read_seconds = 10;
+  // [reputation]
+  service::ReputationOptions reputation;
   // [events]
   std::string events_firehose_dir;  // empty = <data_dir>/firehose
   double events_poll_seconds = 0.2;

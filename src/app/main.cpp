@@ -26,6 +26,7 @@
 #include "net/smtp_listener.hpp"
 #include "service/event_destinations.hpp"
 #include "service/smtp_credentials.hpp"
+#include "service/reputation.hpp"
 #include "service/sns.hpp"
 #include "service/verification_worker.hpp"
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -40,6 +41,7 @@ usage:
   sesame account create --name NAME [--production] [--config FILE]
   sesame account production --account ID [--off] [--config FILE]
   sesame account quota --account ID [--region R] [--max-send-rate N] [--max-24-hour-send N] [--config FILE]
+  sesame account resume --account ID [--region R] [--config FILE]   (lift a reputation pause)
   sesame smtp-password --secret KEY|- [--region R]   (- reads the secret from stdin)
   sesame identity records --account ID [--region R] IDENTITY [--config FILE]
   sesame identity verify --account ID [--region R] IDENTITY [--config FILE]
@@ -102,6 +104,8 @@ int serve(const app::Config& cfg) {
     return cfg.events_metrics == "any" || ip.rfind("127.", 0) == 0 || ip == "::1" || ip.rfind("::ffff:127.", 0) == 0;
   };
   events::Publisher* publisher_ptr = nullptr;
+  delivery::Engine* engine_ptr = nullptr;
+  service::ReputationMonitor reputation(r.services(), cfg.reputation);
   // The SNS signing certificate, at the SigningCertURL every notification names.
   std::string sns_cert_path, sns_cert_pem;
   auto is_sns_cert = [&sns_cert_path](const base::HttpRequest& req) {
@@ -116,7 +120,9 @@ int serve(const app::Config& cfg) {
         if (is_metrics(req)) {
           if (!metrics_allowed(req)) return base::HttpResponse{403, {{"Content-Type", "text/plain"}}, "forbidden\n"};
           if (!publisher_ptr) return base::HttpResponse{503, {{"Content-Type", "text/plain"}}, "starting\n"};
-          return base::HttpResponse{200, {{"Content-Type", "text/plain; version=0.0.4"}}, publisher_ptr->metrics()};
+          return base::HttpResponse{200, {{"Content-Type", "text/plain; version=0.0.4"}},
+                                    publisher_ptr->metrics() + reputation.metrics() +
+                                        (engine_ptr ? engine_ptr->metrics() : std::string())};
         }
         if (cfg.delivery_mode == "capture" && is_capture(req)) return app::capture_view(r.services(), req);
         if (is_verify_link(req)) return app::verification_link_view(r.services(), req);
@@ -157,6 +163,7 @@ int serve(const app::Config& cfg) {
     engine = std::make_unique<delivery::Engine>(r.services().store, r.services().resolver, r.clock(), eo);
     if (auto st = engine->start(); !st.ok()) return fail(st.error().message);
     r.services().intake = engine.get();
+    engine_ptr = engine.get();
   }
   // SNS-style webhooks: a signing key and certificate of their own (made on first start,
   // key mode 0600), and the deliverer that works through the webhooks outbox.
@@ -282,6 +289,7 @@ int serve(const app::Config& cfg) {
 
   service::VerificationWorker worker(r.services(), cfg.verification_recheck_seconds);
   worker.start();
+  reputation.start();
   base::log().info("sesame serving the SES API (v1 and v2) on http://{} region {} data {}", server.local_endpoint(),
                    cfg.region, cfg.data_dir);
   int sig = 0;
@@ -289,6 +297,7 @@ int serve(const app::Config& cfg) {
   base::log().info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   for (auto& l : smtp) l->stop();  // transactions in flight finish first
   worker.stop();
+  reputation.stop();
   server.stop();
   if (engine) engine->stop();
   publisher.stop();  // after delivery: its last outcomes' events are published too
@@ -334,6 +343,17 @@ int account_cmd(const app::Config& cfg, const Args& a) {
     auto out = rt.value()->set_quota(a.get("--account"), a.get("--region", cfg.region), rate, daily);
     if (!out.ok()) return fail(out.error().message);
     std::cout << out.value().dump(2) << "\n";
+    return 0;
+  }
+  if (sub == "resume") {
+    const std::string region = a.get("--region", cfg.region);
+    auto acct = rt.value()->services().store.find_account(a.get("--account"));
+    if (!acct.ok()) return fail(acct.error().message);
+    if (!acct.value()) return fail("no account " + a.get("--account"));
+    auto st = service::resume_sending(rt.value()->services(), a.get("--account"), region);
+    if (!st.ok()) return fail(st.error().message);
+    std::cout << "account " << a.get("--account") << " region " << region
+              << ": sending resumed, reputation rates start afresh\n";
     return 0;
   }
   return fail(std::string("unknown account command\n") + kUsage);

@@ -576,6 +576,22 @@ void Engine::stop() {
   impl_->sweep_idle(0, true);
 }
 
+std::string Engine::metrics() const {
+  std::size_t waiting = 0, running = 0;
+  {
+    std::lock_guard lk(impl_->mu);
+    waiting = impl_->sched.waiting();
+    running = impl_->sched.running();
+  }
+  return "# HELP sesame_delivery_jobs Delivery jobs (a message's recipients at one domain) by state.\n"
+         "# TYPE sesame_delivery_jobs gauge\n"
+         "sesame_delivery_jobs{state=\"waiting\"} " + std::to_string(waiting) +
+         "\nsesame_delivery_jobs{state=\"running\"} " + std::to_string(running) +
+         "\n# HELP sesame_delivery_handoff_bytes Bytes of accepted messages held in memory for their first attempt.\n"
+         "# TYPE sesame_delivery_handoff_bytes gauge\n"
+         "sesame_delivery_handoff_bytes " + std::to_string(impl_->handoff_bytes.load()) + "\n";
+}
+
 void Engine::submit(store::MessageRecord message) {
   // Handed over in memory while the budget allows (no store read for the first attempt);
   // the bytes are released when the last job holding the message lets go of it.

@@ -49,6 +49,10 @@ class Engine final : public queue::Intake {
 
   void submit(store::MessageRecord message) override;
 
+  /// Queue gauges in Prometheus' text format: delivery jobs (message × destination domain)
+  /// waiting and in flight, and the bytes of messages held in memory for their first attempt.
+  std::string metrics() const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

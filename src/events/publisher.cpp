@@ -241,6 +241,9 @@ struct Publisher::Impl {
     for (const auto& e : events) {
       const auto parsed = nlohmann::json::parse(e.body, nullptr, false);
       const std::string cs = configuration_set_of(parsed);
+      if (e.seq > counted_through)  // every event, for sesame_events_total
+        ++counted["#all#account=\"" + label_value(e.account) + "\",region=\"" + label_value(e.region) +
+                  "\",event_type=\"" + label_value(e.type) + "\""];
       if (cs.empty()) continue;
       const std::string key = e.account + "/" + e.region + "/" + cs;
       auto it = known.find(key);
@@ -388,9 +391,15 @@ std::string Publisher::metrics() const {
       "# HELP ses_events_total SES events counted by CloudWatch-style event destinations, by configuration set, "
       "destination, event type and the destination's dimensions.\n"
       "# TYPE ses_events_total counter\n";
+  std::string all =
+      "# HELP sesame_events_total Every event published, by account, region and event type.\n"
+      "# TYPE sesame_events_total counter\n";
   std::lock_guard lk(impl_->counters_mu);
-  for (const auto& [labels, n] : impl_->counters) out += "ses_events_total{" + labels + "} " + std::to_string(n) + "\n";
-  return out;
+  for (const auto& [labels, n] : impl_->counters) {
+    if (labels.rfind("#all#", 0) == 0) all += "sesame_events_total{" + labels.substr(5) + "} " + std::to_string(n) + "\n";
+    else out += "ses_events_total{" + labels + "} " + std::to_string(n) + "\n";
+  }
+  return out + all;
 }
 
 }  // namespace sesame::events

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "service/documents.hpp"
+#include "service/reputation.hpp"
 #include "service/identity.hpp"
 #include "service/quota.hpp"
 #include "service/sending.hpp"
@@ -96,7 +97,7 @@ void register_account(HandlerTable& t, Services& s) {
   });
   t.add(v1, "GetAccountSendingEnabled", [acct](const Caller& c, const json&) -> Result<json> {
     SESAME_ASSIGN(auto st, acct->settings(c));
-    return json{{"Enabled", st.value("sending_enabled", true)}};
+    return json{{"Enabled", st.value("sending_enabled", true) && enforcement_status(st) != "SHUTDOWN"}};
   });
   t.add(v1, "UpdateAccountSendingEnabled", [acct](const Caller& c, const json& in) {
     return acct->change(c, [&](json& d) {
@@ -116,10 +117,10 @@ void register_account(HandlerTable& t, Services& s) {
     SESAME_ASSIGN(auto prod, acct->production(c));
     SESAME_ASSIGN(auto quota, acct->send_quota(c));
     json out{{"DedicatedIpAutoWarmupEnabled", false},
-             {"EnforcementStatus", "HEALTHY"},
+             {"EnforcementStatus", enforcement_status(st)},
              {"ProductionAccessEnabled", prod},
              {"SendQuota", quota},
-             {"SendingEnabled", st.value("sending_enabled", true)},
+             {"SendingEnabled", st.value("sending_enabled", true) && enforcement_status(st) != "SHUTDOWN"},
              {"SuppressionAttributes", st.value("suppression", json{{"SuppressedReasons", json::array({"BOUNCE", "COMPLAINT"})}})}};
     if (st.contains("details")) out["Details"] = st["details"];
     return out;

@@ -1,6 +1,7 @@
 // sending::accept() and the capture view; see sending.hpp. SES behaviour: reference §2,
 // §4.4 (raw headers), §5 (message ids), §6 (the Send event record).
 #include "service/sending.hpp"
+#include "service/reputation.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -231,7 +232,8 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
     if (cs->contains("SuppressionOptions")) cs_suppression = (*cs)["SuppressionOptions"];
   }
   SESAME_ASSIGN(auto settings, docs.find(c, kind::kAccount, ""));
-  if (settings && !settings->value("sending_enabled", true))
+  // Paused by the account (UpdateAccountSendingEnabled) or by the reputation review.
+  if (settings && (!settings->value("sending_enabled", true) || enforcement_status(*settings) == "SHUTDOWN"))
     return base::make_error(ErrorCode::kPaused, "Sending is paused for this account.");
 
   // 3. Verified sender; in the sandbox, verified recipients too.

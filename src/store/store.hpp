@@ -92,6 +92,14 @@ struct EventRecord {
   std::uint64_t seq = 0;  // set when read back: the outbox order
 };
 
+/// Events that count toward reputation (Delivery, hard Bounce, Complaint) by configuration
+/// set ("" for none) and type.
+struct ReputationCount {
+  std::string configuration_set;
+  std::string type;
+  std::uint64_t count = 0;
+};
+
 /// An address on an account's suppression list (per account and region, as in SES v2).
 struct Suppressed {
   std::string address;  // lower-case
@@ -183,6 +191,15 @@ class Store {
   /// Event counts per type and 15-minute interval since `since`.
   virtual base::Result<std::vector<EventCount>> event_counts(const std::string& account, const std::string& region,
                                                              base::EpochSeconds since) = 0;
+  /// Reputation's counts since `since`: Delivery events, Permanent bounces other than
+  /// suppression-list ones, Complaints; recipients at `exclude_domain` (the mailbox
+  /// simulator) left out.
+  virtual base::Result<std::vector<ReputationCount>> reputation_counts(const std::string& account,
+                                                                       const std::string& region,
+                                                                       base::EpochSeconds since,
+                                                                       const std::string& exclude_domain) = 0;
+  /// Every (account, region) with events since `since`.
+  virtual base::Result<std::vector<std::pair<std::string, std::string>>> active_senders(base::EpochSeconds since) = 0;
   /// Events of one message, oldest first.
   virtual base::Result<std::vector<EventRecord>> events_for(const std::string& message_id) = 0;
   /// The outbox: events with seq > `after`, in seq order (the order they were committed

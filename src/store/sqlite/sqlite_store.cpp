@@ -594,6 +594,40 @@ class SqliteStore final : public Store {
       return out;
     });
   }
+  Result<std::vector<ReputationCount>> reputation_counts(const std::string& account, const std::string& region,
+                                                         base::EpochSeconds since,
+                                                         const std::string& exclude_domain) override {
+    return with_reader([&](Conn& c) -> Result<std::vector<ReputationCount>> {
+      Stmt s(c,
+             "SELECT COALESCE(json_extract(body, '$.mail.tags.\"ses:configuration-set\"[0]'), ''), type, COUNT(*) "
+             "FROM events WHERE account=? AND region=? AND created>=? AND type IN ('Delivery','Bounce','Complaint') "
+             "AND NOT (type='Bounce' AND (json_extract(body, '$.bounce.bounceType') <> 'Permanent' OR "
+             "json_extract(body, '$.bounce.bounceSubType') IN ('OnAccountSuppressionList','Suppressed'))) "
+             "AND lower(COALESCE(json_extract(body, '$.delivery.recipients[0]'), "
+             "json_extract(body, '$.bounce.bouncedRecipients[0].emailAddress'), "
+             "json_extract(body, '$.complaint.complainedRecipients[0].emailAddress'), '')) NOT LIKE ? "
+             "GROUP BY 1, 2");
+      if (!s.valid()) return db_error(c.db, "prepare");
+      s.bind(1, account).bind(2, region).bind(3, since).bind(4, exclude_domain.empty() ? std::string("\x01") : "%@" + exclude_domain);
+      std::vector<ReputationCount> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) out.push_back(ReputationCount{s.text(0), s.text(1), std::uint64_t(s.integer(2))});
+      if (rc != SQLITE_DONE) return db_error(c.db, "reputation counts");
+      return out;
+    });
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> active_senders(base::EpochSeconds since) override {
+    return with_reader([&](Conn& c) -> Result<std::vector<std::pair<std::string, std::string>>> {
+      Stmt s(c, "SELECT DISTINCT account, region FROM events WHERE created>=? AND account<>''");
+      if (!s.valid()) return db_error(c.db, "prepare");
+      s.bind(1, since);
+      std::vector<std::pair<std::string, std::string>> out;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) out.emplace_back(s.text(0), s.text(1));
+      if (rc != SQLITE_DONE) return db_error(c.db, "active senders");
+      return out;
+    });
+  }
   Result<std::vector<EventRecord>> events_for(const std::string& message_id) override {
     return with_reader([&](Conn& c) -> Result<std::vector<EventRecord>> {
       sqlite3* db = c.db;
