@@ -1,8 +1,10 @@
 #include "app/capture_view.hpp"
 
 #include "base/encoding.hpp"
+#include "base/log.hpp"
 #include "service/email_verification.hpp"
 #include "service/sending.hpp"
+#include "service/tracking.hpp"
 
 namespace sesame::app {
 
@@ -24,6 +26,27 @@ base::HttpResponse capture_view(service::Services& services, const base::HttpReq
     return r;
   }
   return base::HttpResponse{405, r.headers, R"({"message":"GET or DELETE"})"};
+}
+
+base::HttpResponse tracking_view(service::Services& services, const base::HttpRequest& req) {
+  const base::HttpResponse not_found{404, {{"Content-Type", "text/plain"}, {"Cache-Control", "no-store"}}, "not found\n"};
+  auto hit = service::parse_tracking_path(req.path(), services.settings.tracking_key);
+  if (!hit) return not_found;
+  // A click goes on to a link the sender wrote; only http(s) and no header injection.
+  if (!hit->open && ((hit->link.rfind("https://", 0) != 0 && hit->link.rfind("http://", 0) != 0) ||
+                     hit->link.find_first_of("\r\n") != std::string::npos))
+    return not_found;
+  auto recorded = service::record_hit(services, *hit, req.remote_ip, std::string(req.header("User-Agent")));
+  if (!recorded.ok()) base::log().warn("tracking: cannot record a hit for {}: {}", hit->message_id, recorded.error().message);
+  else if (!recorded.value()) return not_found;
+  if (!hit->open) return base::HttpResponse{302, {{"Location", hit->link}, {"Cache-Control", "no-store"}}, ""};
+  // A transparent 1x1 GIF.
+  static const unsigned char kGif[] = {0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00,
+                                       0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00,
+                                       0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02,
+                                       0x44, 0x01, 0x00, 0x3b};
+  return base::HttpResponse{200, {{"Content-Type", "image/gif"}, {"Cache-Control", "no-store"}},
+                            std::string(reinterpret_cast<const char*>(kGif), sizeof kGif)};
 }
 
 base::HttpResponse verification_link_view(service::Services& services, const base::HttpRequest& req) {

@@ -12,4 +12,7 @@ base::HttpResponse capture_view(service::Services& services, const base::HttpReq
 /// GET /_sesame/verify-email?account=&region=&identity=&token= : the link in a verification
 /// mail. Unauthenticated (the token is the credential); answers a short HTML page.
 base::HttpResponse verification_link_view(service::Services& services, const base::HttpRequest& request);
+/// GET /t/o/... (open pixel) and /t/c/... (click redirect): records the Open or Click event;
+/// 404 when the URL is not one Sesame signed or its message is gone.
+base::HttpResponse tracking_view(service::Services& services, const base::HttpRequest& request);
 }

@@ -113,6 +113,7 @@ int serve(const app::Config& cfg) {
   };
   auto is_capture = [](const base::HttpRequest& req) { return req.target.rfind("/_aws/ses", 0) == 0; };
   auto is_verify_link = [](const base::HttpRequest& req) { return req.method == "GET" && req.path() == "/_sesame/verify-email"; };
+  auto is_tracking = [](const base::HttpRequest& req) { return req.method == "GET" && req.path().substr(0, 3) == "/t/"; };
   http::Server server(
       opts,
       [&](const base::HttpRequest& req) -> base::HttpResponse {
@@ -126,11 +127,12 @@ int serve(const app::Config& cfg) {
         }
         if (cfg.delivery_mode == "capture" && is_capture(req)) return app::capture_view(r.services(), req);
         if (is_verify_link(req)) return app::verification_link_view(r.services(), req);
+        if (is_tracking(req)) return app::tracking_view(r.services(), req);
         if (is_sns_cert(req)) return base::HttpResponse{200, {{"Content-Type", "application/x-pem-file"}}, sns_cert_pem};
         return dispatcher.handle(req);
       },
       [&](const base::HttpRequest& head) -> std::optional<base::HttpResponse> {
-        if (is_health(head) || is_metrics(head) || is_verify_link(head) || is_sns_cert(head) || (cfg.delivery_mode == "capture" && is_capture(head))) return std::nullopt;
+        if (is_health(head) || is_metrics(head) || is_verify_link(head) || is_sns_cert(head) || is_tracking(head) || (cfg.delivery_mode == "capture" && is_capture(head))) return std::nullopt;
         return dispatcher.precheck(head);
       },
       [&](int status, const std::string& message, const std::string& target) {
@@ -200,6 +202,7 @@ int serve(const app::Config& cfg) {
   // The event outbox's publisher: follows the events table from its durable cursor.
   events::PublisherOptions po;
   po.topics = service::sns_topic_lookup(r.services());
+  po.identity_topics = service::identity_topic_lookup(r.services());
   po.queued_webhooks = [&webhooks] { webhooks.wake(); };
   po.firehose_dir = cfg.events_firehose_dir.empty() ? cfg.data_dir + "/firehose" : cfg.events_firehose_dir;
   po.poll_seconds = cfg.events_poll_seconds;

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "base/encoding.hpp"
 #include "base/ids.hpp"
 #include "base/log.hpp"
 #include "service/identity.hpp"
@@ -54,6 +55,20 @@ base::Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config) {
   settings.public_url = config.api_public_url;
   settings.system_sender = config.delivery_system_sender;
   settings.simulator_domain = config.delivery_simulator_domain;
+  // The tracking URLs' HMAC key: made once, kept private, the same across restarts (links
+  // in mail already sent must keep working).
+  const std::string key_path = config.data_dir + "/tracking.key";
+  if (!std::filesystem::exists(key_path)) {
+    SESAME_CHECK(write_private_file(key_path, base::hex_lower(base::random_bytes(32)) + "\n"));
+  }
+  {
+    std::FILE* f = std::fopen(key_path.c_str(), "rb");
+    char buf[128] = {0};
+    const std::size_t n = f ? std::fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f) std::fclose(f);
+    settings.tracking_key = std::string(base::trim(std::string_view(buf, n)));
+    if (settings.tracking_key.size() < 32) return base::make_error(ErrorCode::kInternal, "cannot read " + key_path);
+  }
   r->signer_ = std::make_unique<mailauth::dkim::Signer>(*r->keys_);
   r->services_ = std::unique_ptr<service::Services>(
       new service::Services{*r->store_, r->clock_, *r->resolver_, *r->keys_, settings});

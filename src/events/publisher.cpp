@@ -154,6 +154,32 @@ std::string label_value(const std::string& s) {
 }
 }  // namespace
 
+std::string notification_form(const std::string& event_json, bool with_headers) {
+  using ordered = nlohmann::ordered_json;
+  ordered e = ordered::parse(event_json, nullptr, false);
+  if (!e.is_object()) return event_json;
+  ordered out = ordered::object();
+  out["notificationType"] = e.value("eventType", "");
+  for (auto& [k, v] : e.items())
+    if (k != "eventType" && k != "mail") out[k] = v;
+  ordered mail = e.value("mail", ordered::object());
+  const ordered tags = mail.value("tags", ordered::object());
+  auto first = [&](const char* name) {
+    auto t = tags.find(name);
+    return t != tags.end() && t->is_array() && !t->empty() && (*t)[0].is_string() ? (*t)[0].get<std::string>() : std::string();
+  };
+  mail.erase("tags");
+  mail["sourceIp"] = first("ses:source-ip");
+  mail["callerIdentity"] = first("ses:caller-identity");
+  if (!with_headers) {
+    mail.erase("headers");
+    mail.erase("headersTruncated");
+    mail.erase("commonHeaders");
+  }
+  out["mail"] = std::move(mail);
+  return out.dump(-1, ' ', false, ordered::error_handler_t::replace);
+}
+
 std::string matching_type(const std::string& event_type) {
   std::string out;
   for (std::size_t i = 0; i < event_type.size(); ++i) {
@@ -232,6 +258,7 @@ struct Publisher::Impl {
     std::map<std::string, std::uint64_t> counted;  // merged into counters once the pass commits
     std::vector<store::WebhookDelivery> webhooks;  // queued with the cursor move
     std::map<std::string, std::optional<Topic>> topics;  // per pass: one lookup per topic
+    std::map<std::string, std::optional<std::pair<Topic, bool>>> identity_topics;  // per pass, per identity and type
     auto skip_stream = [&](const std::string& stream, std::uint64_t seq) {
       if (failed.count(stream)) return true;
       auto lag = lagging.find(stream);
@@ -244,6 +271,24 @@ struct Publisher::Impl {
       if (e.seq > counted_through)  // every event, for sesame_events_total
         ++counted["#all#account=\"" + label_value(e.account) + "\",region=\"" + label_value(e.region) +
                   "\",event_type=\"" + label_value(e.type) + "\""];
+      if (o.identity_topics && e.seq > *cursor &&
+          (e.type == "Bounce" || e.type == "Complaint" || e.type == "Delivery")) {
+        // The sending identity's notification topic gets the older notificationType form.
+        const std::string source_arn = parsed.is_object() ? parsed.value("mail", nlohmann::json::object()).value("sourceArn", "") : "";
+        const auto slash = source_arn.find(":identity/");
+        if (slash != std::string::npos) {
+          const std::string identity = source_arn.substr(slash + 10);
+          const std::string ikey = e.account + "/" + e.region + "/" + identity + "/" + e.type;
+          auto it = identity_topics.find(ikey);
+          if (it == identity_topics.end()) {
+            SESAME_ASSIGN(auto found, o.identity_topics(e.account, e.region, identity, e.type));
+            it = identity_topics.emplace(ikey, std::move(found)).first;
+          }
+          if (it->second)
+            for (auto& w : sns_notifications(it->second->first, "", notification_form(e.body, it->second->second), now))
+              webhooks.push_back(std::move(w));
+        }
+      }
       if (cs.empty()) continue;
       const std::string key = e.account + "/" + e.region + "/" + cs;
       auto it = known.find(key);

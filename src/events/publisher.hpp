@@ -61,8 +61,18 @@ struct PublisherOptions {
   double rotate_seconds = 300;
   double max_backoff_seconds = 60;    // after failures (a pass, or one stream): 1, 2, 4 … up to this, for as long as it takes
   TopicLookup topics;                 // SNS destinations' topics; unset: SNS destinations are skipped
+  /// Identity notifications (SetIdentityNotificationTopic): the topic an identity has for a
+  /// notification type (Bounce, Complaint, Delivery), and whether headers go with it.
+  std::function<base::Result<std::optional<std::pair<Topic, bool>>>(
+      const std::string& account, const std::string& region, const std::string& identity, const std::string& type)>
+      identity_topics;
   std::function<void()> queued_webhooks;  // called after a pass queued webhook deliveries
 };
+
+/// An event record in the identity-notification form (reference §6.4): notificationType
+/// instead of eventType, no tags, sourceIp and callerIdentity in `mail`, and the headers
+/// only when `with_headers`.
+std::string notification_form(const std::string& event_json, bool with_headers);
 
 /// The SNS Subject of event-publishing notifications.
 inline constexpr const char* kEventSubject = "Amazon SES Email Event Notification";

@@ -2,6 +2,7 @@
 // §4.4 (raw headers), §5 (message ids), §6 (the Send event record).
 #include "service/sending.hpp"
 #include "service/reputation.hpp"
+#include "service/tracking.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -106,6 +107,9 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
   const double now = s_.clock.now();
   const std::string id = base::ses_message_id(now, s_.settings.message_id_prefix);
   const std::string message_id_header = id + "@" + message_id_domain(c.region);
+  // One consistent view of the configuration for every read of this send.
+  Documents docs(s_);
+  SESAME_CHECK(docs.pin());
 
   // 1. The message and its envelope.
   mime::RawMessage msg;
@@ -187,6 +191,16 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
     sm.subject = sub.simple->subject;
     sm.text = sub.simple->text;
     sm.html = sub.simple->html;
+    // Open and click tracking, when the configuration set publishes those events.
+    if (sm.html && !sub.configuration_set.empty() && !render_error) {
+      SESAME_ASSIGN(auto tcs, docs.find(c, kind::kConfigurationSet, sub.configuration_set));
+      if (tcs)
+        if (auto t = tracking_for(*tcs, s_.settings.public_url)) {
+          t->message_id = id;
+          t->key = s_.settings.tracking_key;
+          sm.html->data = track_html(sm.html->data, *t);
+        }
+    }
     sm.headers = sub.simple->headers;
     sm.attachments = sub.simple->attachments;
     sm.message_id = message_id_header;
@@ -215,8 +229,6 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
 
   // 2. Configuration set and account: exist, sending enabled. One view of the configuration
   // for the whole send (cached while nothing changes).
-  Documents docs(s_);
-  SESAME_CHECK(docs.pin());
   bool require_tls = false;
   double max_delivery_seconds = 14 * 3600;  // SES's default for MaxDeliverySeconds
   std::optional<json> cs_suppression;        // the configuration set's SuppressionOptions, when set
@@ -277,6 +289,11 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
   // <id>@<bounce domain>, so a bounce names its message (reference §11.4).
   const std::string from_domain = identity::domain_of(from.address);
   std::optional<json> dom;
+  // The identity that authorized the send (SES's mail.sourceArn): the address when it is
+  // verified itself, else its domain.
+  const std::string source_identity = sender_identity->value("type", "") == "DOMAIN"
+                                          ? base::to_lower_ascii(identity::domain_of(from.address))
+                                          : from.address;
   if (sender_identity->value("type", "") == "DOMAIN") {
     dom = sender_identity;  // the sender was verified through its domain: already read
   } else if (auto normalized = identity::normalize(from_domain); normalized.ok()) {
@@ -357,7 +374,7 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
   if (auto subj = mime::header(msg, "Subject")) common["subject"] = *subj;
   json mail{{"timestamp", base::format_iso8601(now)},
             {"source", sub.source.empty() ? from.address : sub.source},
-            {"sourceArn", arn(c, "identity", from.address)},
+            {"sourceArn", arn(c, "identity", source_identity)},
             {"sendingAccountId", c.account_id},
             {"messageId", id},
             {"destination", destination},

@@ -45,6 +45,8 @@ struct Settings {
   /// SES's mailbox simulator domain: its addresses need no verification in the sandbox, and
   /// the delivery engine answers them itself.
   std::string simulator_domain = "simulator.amazonses.com";
+  /// The HMAC key of open and click tracking URLs (<data_dir>/tracking.key).
+  std::string tracking_key;
 };
 
 /// When each identity's DNS records were last looked up (memory only): reads re-check at

@@ -482,6 +482,30 @@ events::TopicLookup sns_topic_lookup(Services& services) {
   };
 }
 
+std::function<base::Result<std::optional<std::pair<events::Topic, bool>>>(
+    const std::string& account, const std::string& region, const std::string& identity, const std::string& type)>
+identity_topic_lookup(Services& services) {
+  auto topics = sns_topic_lookup(services);
+  return [&services, topics](const std::string& account, const std::string& region, const std::string& identity,
+                             const std::string& type) -> base::Result<std::optional<std::pair<events::Topic, bool>>> {
+    using Out = std::optional<std::pair<events::Topic, bool>>;
+    Caller c{account, region, "", ""};
+    Documents docs(services);
+    // The address's settings first, then its domain's (SES: an address's take precedence).
+    std::optional<json> doc;
+    std::string arn;
+    for (const std::string& name : {identity, identity.substr(identity.rfind('@') + 1)}) {
+      SESAME_ASSIGN(doc, docs.find(c, kind::kIdentity, name));
+      if (doc) arn = doc->value("topics", json::object()).value(type, "");
+      if (!arn.empty()) break;
+    }
+    if (arn.empty()) return Out();
+    SESAME_ASSIGN(auto topic, topics(account, region, arn));
+    if (!topic) return Out();
+    return Out(std::make_pair(std::move(*topic), doc->value("headers_in", json::object()).value(type, false)));
+  };
+}
+
 void register_sns(HandlerTable& t, Services& services) {
   auto sns = std::make_shared<Sns>(services);
   const Api a = Api::kSns;

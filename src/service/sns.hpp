@@ -18,6 +18,13 @@ base::Result<std::optional<events::Topic>> sns_topic(DocTxn& t, const Caller& c,
 /// For events::PublisherOptions::topics.
 events::TopicLookup sns_topic_lookup(Services& services);
 
+/// For events::PublisherOptions::identity_topics: the identity's topic for a notification
+/// type (SetIdentityNotificationTopic) with its confirmed subscribers, and whether headers
+/// are included (SetIdentityHeadersInNotificationsEnabled).
+std::function<base::Result<std::optional<std::pair<events::Topic, bool>>>(
+    const std::string& account, const std::string& region, const std::string& identity, const std::string& type)>
+identity_topic_lookup(Services& services);
+
 /// The message SES publishes to a topic when an SNS event destination is created.
 inline constexpr const char* kSnsProbeMessage = "Successfully validated SNS topic for Amazon SES event publishing.";
 

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -319,6 +320,99 @@ class Webhooks(harness.MailWorld, unittest.TestCase):
         arns = [s["SubscriptionArn"] for s in self.sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]]
         self.assertEqual(arns, [raw_sub])
         self.assertNotIn(sub, arns)
+
+    def test_identity_notifications_use_the_older_form(self):
+        arn = self.sns.create_topic(Name="identity-feedback")["TopicArn"]
+        self.subscribe(arn, "/ident")
+        for kind in ("Bounce", "Delivery"):
+            self.v1.set_identity_notification_topic(Identity="shop.example", NotificationType=kind, SnsTopic=arn)
+        self.v1.set_identity_headers_in_notifications_enabled(Identity="shop.example", NotificationType="Bounce",
+                                                              Enabled=True)
+        try:
+            bounced = self.v2.send_email(FromEmailAddress="news@shop.example",
+                                         Destination={"ToAddresses": ["bounce@simulator.amazonses.com"]},
+                                         Content={"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}}})[
+                "MessageId"]
+            delivered = self.v2.send_email(FromEmailAddress="news@shop.example",
+                                           Destination={"ToAddresses": ["ident@sink.test"]},
+                                           Content={"Simple": {"Subject": {"Data": "s"},
+                                                               "Body": {"Text": {"Data": "b"}}}})["MessageId"]
+
+            def of(mid):
+                out = []
+                for _, n in self.notifications("/ident"):
+                    rec = json.loads(n["Message"])
+                    if rec.get("mail", {}).get("messageId") == mid:
+                        out.append((n, rec))
+                return out
+            deadline = time.time() + 30
+            while not (of(bounced) and of(delivered)):
+                self.assertLess(time.time(), deadline, "identity notifications did not arrive")
+                time.sleep(0.1)
+            [(n, bounce)] = of(bounced)
+            verify_signature(self, n)
+            self.assertNotIn("Subject", n)
+            self.assertEqual(bounce["notificationType"], "Bounce")
+            self.assertNotIn("eventType", bounce)
+            self.assertEqual(bounce["bounce"]["bounceType"], "Permanent")
+            mail = bounce["mail"]
+            self.assertNotIn("tags", mail)
+            self.assertIn("sourceIp", mail)
+            self.assertIn("callerIdentity", mail)
+            self.assertIn("headers", mail)  # headers enabled for Bounce
+            [(_, delivery)] = of(delivered)
+            self.assertEqual(delivery["notificationType"], "Delivery")
+            self.assertNotIn("headers", delivery["mail"])  # not for Delivery
+            self.assertNotIn("commonHeaders", delivery["mail"])
+        finally:
+            for kind in ("Bounce", "Delivery"):
+                self.v1.set_identity_notification_topic(Identity="shop.example", NotificationType=kind)
+
+    def test_open_and_click_tracking(self):
+        import email
+        import re
+        arn = self.sns.create_topic(Name="engagement")["TopicArn"]
+        self.subscribe(arn, "/engage")
+        self.event_set("tracked-set", arn)
+        html = ('<html><body><p>Hi <a href="https://shop.example/sale?id=7&amp;src=mail" '
+                'ses:tags="campaign:spring">the sale</a> <a href="https://shop.example/private" ses:no-track>'
+                'untracked</a></p></body></html>')
+        mid = self.v2.send_email(FromEmailAddress="news@shop.example", Destination={"ToAddresses": ["t1@sink.test"]},
+                                 Content={"Simple": {"Subject": {"Data": "sale"},
+                                                     "Body": {"Html": {"Data": html}, "Text": {"Data": "t"}}}},
+                                 ConfigurationSetName="tracked-set")["MessageId"]
+        [copy] = self.received(mid)
+        msg = email.message_from_bytes(copy["data"])
+        [part] = [p for p in msg.walk() if p.get_content_type() == "text/html"]
+        body = part.get_payload(decode=True).decode()
+        self.assertIn(b"DKIM-Signature:", copy["data"])  # signed after the rewrite (body hash of this HTML)
+        self.assertIn('href="https://shop.example/private" ses:no-track', body)
+        [click] = re.findall(r'href="(http://127\.0\.0\.1:\d+/t/c/[^"]+)"', body)
+        [pixel] = re.findall(r'src="(http://127\.0\.0\.1:\d+/t/o/[^"]+)"', body)
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+        opener = urllib.request.build_opener(NoRedirect)
+        req = urllib.request.Request(click, headers={"User-Agent": "TestMail/1.0"})
+        with self.assertRaises(urllib.error.HTTPError) as ctx:
+            opener.open(req, timeout=10)
+        self.assertEqual(ctx.exception.code, 302)
+        self.assertEqual(ctx.exception.headers["Location"], "https://shop.example/sale?id=7&src=mail")
+        with urllib.request.urlopen(urllib.request.Request(pixel, headers={"User-Agent": "TestMail/1.0"}),
+                                    timeout=10) as r:
+            self.assertEqual((r.status, r.headers["Content-Type"]), (200, "image/gif"))
+        # Tampered links are not ours.
+        with self.assertRaises(urllib.error.HTTPError) as ctx:
+            urllib.request.urlopen(click[:-3] + ("AAA" if not click.endswith("AAA") else "BBB"), timeout=10)
+        self.assertEqual(ctx.exception.code, 404)
+        recs = self.wait_events("/engage", mid, ["Send", "Delivery", "Click", "Open"])
+        c, o = recs[2]["click"], recs[3]["open"]
+        self.assertEqual(c["link"], "https://shop.example/sale?id=7&src=mail")
+        self.assertEqual(c["linkTags"], {"campaign": ["spring"]})
+        self.assertEqual((c["ipAddress"], c["userAgent"]), ("127.0.0.1", "TestMail/1.0"))
+        self.assertEqual((o["ipAddress"], o["userAgent"]), ("127.0.0.1", "TestMail/1.0"))
+        self.assertRegex(o["timestamp"], r"Z$")
 
     def test_bad_requests_get_sns_errors(self):
         from botocore.exceptions import ClientError
