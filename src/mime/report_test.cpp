@@ -1,5 +1,6 @@
 // mime/report: DSNs (standard and non-standard), ARF reports, and hostile input.
 #include "mime/report.hpp"
+#include "mime/virus.hpp"
 
 #include <gtest/gtest.h>
 
@@ -95,6 +96,20 @@ TEST(Report, HostileInput) {
   auto bad = parse_report("Content-Type: text/plain\r\n\r\nFinal-Recipient: rfc822; <\r\n\x7f@x>\r\nStatus: 9.9\r\n");
   ASSERT_TRUE(bad.ok());
   EXPECT_TRUE(bad.value().recipients.empty() || bad.value().recipients[0].status.empty());
+}
+
+TEST(Virus, FindsTheEicarTestFileRawOrInBase64Parts) {
+  const std::string eicar = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+  EXPECT_TRUE(carries_test_virus("Subject: x\r\n\r\n" + eicar + "\r\n"));
+  std::string b64 = "WDVPIVAlQEFQWzRcUFpYNTQoUF4pN0NDKTd9JEVJQ0FSLVNUQU5EQVJELUFOVElWSVJVUy1URVNU\r\nLUZJTEUhJEgrSCo=\r\n";
+  const std::string multipart =
+      "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+      "--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: BASE64\r\n\r\n" + b64 + "--b--\r\n";
+  EXPECT_TRUE(carries_test_virus(multipart));
+  std::string clean = multipart;
+  clean.replace(clean.find("WDVP"), 4, "QUFB");
+  EXPECT_FALSE(carries_test_virus(clean));
+  EXPECT_FALSE(carries_test_virus("Subject: EICAR\r\n\r\nthe EICAR test file is not here\r\n"));
 }
 
 }  // namespace

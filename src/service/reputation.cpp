@@ -86,20 +86,20 @@ base::Result<std::size_t> ReputationMonitor::check_once() {
     const std::string current = enforcement_status(st);
     const std::string next = enforcement(total, current, o_);
     const std::string key = "account=\"" + label(account) + "\",region=\"" + label(region) + "\"";
-    gauges[key] = "ses_reputation_bounce_rate{" + key + ",configuration_set=\"\"} " + std::to_string(total.bounce_rate()) +
-                  "\nses_reputation_complaint_rate{" + key + ",configuration_set=\"\"} " +
-                  std::to_string(total.complaint_rate()) + "\n";
+    auto rate_lines = [&](const std::string& labels, const Rates& r) {
+      gauges["bounce"] += "ses_reputation_bounce_rate{" + labels + "} " + std::to_string(r.bounce_rate()) + "\n";
+      gauges["complaint"] += "ses_reputation_complaint_rate{" + labels + "} " + std::to_string(r.complaint_rate()) + "\n";
+    };
+    rate_lines(key + ",configuration_set=\"\"", total);
     for (const char* status : {"HEALTHY", "PROBATION", "SHUTDOWN"})
-      gauges[key] += std::string("ses_account_enforcement{") + key + ",status=\"" + status + "\"} " +
-                     (next == status ? "1" : "0") + "\n";
+      gauges["enforcement"] += std::string("ses_account_enforcement{") + key + ",status=\"" + status + "\"} " +
+                               (next == status ? "1" : "0") + "\n";
     // Configuration sets with reputation metrics enabled get their own series.
     for (const auto& [set, r] : by_set) {
       if (set.empty()) continue;
       SESAME_ASSIGN(auto cs, docs.find(c, kind::kConfigurationSet, set));
       if (!cs || !cs->value("ReputationOptions", json::object()).value("ReputationMetricsEnabled", false)) continue;
-      const std::string k = key + ",configuration_set=\"" + label(set) + "\"";
-      gauges[key + "/" + set] = "ses_reputation_bounce_rate{" + k + "} " + std::to_string(r.bounce_rate()) +
-                                "\nses_reputation_complaint_rate{" + k + "} " + std::to_string(r.complaint_rate()) + "\n";
+      rate_lines(key + ",configuration_set=\"" + label(set) + "\"", r);
     }
     if (next == current) continue;
     base::log().warn("reputation: account {} region {}: {} -> {} (bounce rate {:.4f}, complaint rate {:.4f} over {} "
@@ -124,16 +124,21 @@ base::Result<std::size_t> ReputationMonitor::check_once() {
 }
 
 std::string ReputationMonitor::metrics() const {
-  std::string out =
-      "# HELP ses_reputation_bounce_rate Hard bounces / (deliveries + hard bounces) over the reputation window.\n"
-      "# TYPE ses_reputation_bounce_rate gauge\n"
-      "# HELP ses_reputation_complaint_rate Complaints / deliveries over the reputation window.\n"
-      "# TYPE ses_reputation_complaint_rate gauge\n"
-      "# HELP ses_account_enforcement The account's enforcement status (1 for the current one).\n"
-      "# TYPE ses_account_enforcement gauge\n";
+  // Each family's samples follow its own HELP and TYPE (the text format's grouping rule).
   std::lock_guard lk(mu_);
-  for (const auto& [k, v] : gauges_) out += v;
-  return out;
+  auto family = [&](const char* key) {
+    auto it = gauges_.find(key);
+    return it == gauges_.end() ? std::string() : it->second;
+  };
+  return "# HELP ses_reputation_bounce_rate Hard bounces / (deliveries + hard bounces) over the reputation window.\n"
+         "# TYPE ses_reputation_bounce_rate gauge\n" +
+         family("bounce") +
+         "# HELP ses_reputation_complaint_rate Complaints / deliveries over the reputation window.\n"
+         "# TYPE ses_reputation_complaint_rate gauge\n" +
+         family("complaint") +
+         "# HELP ses_account_enforcement The account's enforcement status (1 for the current one).\n"
+         "# TYPE ses_account_enforcement gauge\n" +
+         family("enforcement");
 }
 
 base::Status resume_sending(Services& services, const std::string& account, const std::string& region) {

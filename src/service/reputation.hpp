@@ -59,7 +59,7 @@ class ReputationMonitor {
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread thread_;
-  std::map<std::string, std::string> gauges_;  // series -> line(s), replaced each pass
+  std::map<std::string, std::string> gauges_;  // family -> sample lines, replaced each pass
 };
 
 /// Operator: lifts a pause (and a review) and starts the rates afresh.

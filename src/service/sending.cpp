@@ -1,6 +1,8 @@
 // sending::accept() and the capture view; see sending.hpp. SES behaviour: reference §2,
 // §4.4 (raw headers), §5 (message ids), §6 (the Send event record).
 #include "service/sending.hpp"
+#include "base/log.hpp"
+#include "mime/virus.hpp"
 #include "service/reputation.hpp"
 #include "service/tracking.hpp"
 
@@ -404,6 +406,18 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
                  {store::EventRecord{c.account_id, c.region, id, "Rendering Failure",
                                      R"({"eventType":"Rendering Failure","mail":)" + mail_json + R"(,"failure":)" +
                                          failure.dump() + "}",
+                                     now}}};
+    out.store_message = false;
+    return out;
+  }
+  if (mime::carries_test_virus(wire)) {
+    // SES accepts the call, finds a virus and does not deliver: Send, then Reject.
+    base::log().info("{}: {} carries a test virus: rejected, not delivered", sub.operation, id);
+    Prepared out{id, store::MessageRecord{},
+                 {store::EventRecord{c.account_id, c.region, id, "Send",
+                                     R"({"eventType":"Send","mail":)" + mail_json + R"(,"send":{}})", now},
+                  store::EventRecord{c.account_id, c.region, id, "Reject",
+                                     R"({"eventType":"Reject","mail":)" + mail_json + R"(,"reject":{"reason":"Bad content"}})",
                                      now}}};
     out.store_message = false;
     return out;

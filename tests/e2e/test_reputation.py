@@ -70,6 +70,17 @@ class Reputation(harness.MailWorld, unittest.TestCase):
         self.assertIn('sesame_events_total{account="' + self.account + '",region="us-east-1",event_type="Bounce"}',
                       metrics)
         self.assertIn('sesame_delivery_jobs{state="waiting"}', metrics)
+        # Valid Prometheus text: Prometheus' own Python parser reads every family.
+        from prometheus_client.parser import text_string_to_metric_families
+        families = {f.name: f for f in text_string_to_metric_families(metrics)}
+        for name, kind in (("sesame_events", "counter"), ("ses_reputation_bounce_rate", "gauge"),
+                           ("ses_account_enforcement", "gauge"), ("sesame_delivery_jobs", "gauge")):
+            self.assertEqual(families[name].type, kind, name)
+        sent = {s.labels["event_type"]: s.value for s in families["sesame_events"].samples
+                if s.name == "sesame_events_total"}
+        self.assertGreaterEqual(sent["Send"], 22)
+        self.assertGreaterEqual(sent["Delivery"], 6)
+        self.assertGreaterEqual(sent["Bounce"], 16)
         # The operator resumes; the rates start afresh, so the old bounces do not pause it again.
         out = self.server.cli("account", "resume", "--account", self.account)
         self.assertIn("sending resumed", out)

@@ -222,10 +222,24 @@ class Webhooks(harness.MailWorld, unittest.TestCase):
         bounced = self.send(f"bounce@{sim}", "hooked")
         complained = self.send(f"complaint@{sim}", "hooked")
         delayed = self.send("tempfail-w1@sink.test", "hooked")
+        # The EICAR anti-virus test file as an attachment: accepted, then Reject, not delivered.
+        from email.mime.application import MIMEApplication
+        from email.mime.multipart import MIMEMultipart
+        from email.mime.text import MIMEText
+        raw = MIMEMultipart()
+        raw["From"], raw["To"], raw["Subject"] = "news@shop.example", "w-virus@sink.test", "invoice"
+        raw.attach(MIMEText("see attached"))
+        raw.attach(MIMEApplication(b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
+                                   Name="invoice.com"))
+        rejected = self.v2.send_email(Content={"Raw": {"Data": raw.as_bytes()}}, ConfigurationSetName="hooked")[
+            "MessageId"]
         send, delivery = self.wait_events("/events", delivered, ["Send", "Delivery"])
         self.wait_events("/events", bounced, ["Send", "Bounce"])
         self.wait_events("/events", complained, ["Send", "Delivery", "Complaint"])
         self.wait_events("/events", delayed, ["Send", "DeliveryDelay", "Delivery"])
+        reject = self.wait_events("/events", rejected, ["Send", "Reject"])[1]
+        self.assertEqual(reject["reject"], {"reason": "Bad content"})
+        self.assertFalse([m for m in self.sink.messages() if "w-virus@sink.test" in m["rcpt_tos"]])
         for headers, n in self.notifications("/events"):
             self.assertEqual(headers["x-amz-sns-subscription-arn"], sub)
             self.assertEqual(headers["x-amz-sns-topic-arn"], arn)
@@ -407,6 +421,8 @@ class Webhooks(harness.MailWorld, unittest.TestCase):
             urllib.request.urlopen(click[:-3] + ("AAA" if not click.endswith("AAA") else "BBB"), timeout=10)
         self.assertEqual(ctx.exception.code, 404)
         recs = self.wait_events("/engage", mid, ["Send", "Delivery", "Click", "Open"])
+        for _, n in self.notifications("/engage"):
+            verify_signature(self, n)
         c, o = recs[2]["click"], recs[3]["open"]
         self.assertEqual(c["link"], "https://shop.example/sale?id=7&src=mail")
         self.assertEqual(c["linkTags"], {"campaign": ["spring"]})
