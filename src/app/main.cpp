@@ -263,6 +263,8 @@ int serve(const app::Config& cfg) {
     fo.domains = cfg.smtp_feedback_domains;
     fo.domains.push_back(r.services().settings.bounce_domain);
     fo.message_id_prefix = r.services().settings.message_id_prefix;
+    fo.bounce_domain = r.services().settings.bounce_domain;
+    fo.intake = engine.get();  // none in capture mode: reports are recorded, not forwarded
     feedback = std::make_unique<delivery::FeedbackProcessor>(r.services().store, r.clock(), fo);
     feedback_backend = std::make_unique<app::FeedbackBackend>(*feedback);
     net::SmtpListenerOptions o;

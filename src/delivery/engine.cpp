@@ -61,7 +61,7 @@ struct Outcome {
   std::string delay_note;
   std::vector<store::EventRecord> events;
   std::optional<store::MessageRecord> dsn;
-  std::optional<store::MessageRecord> auto_reply;  // the mailbox simulator's out-of-office answer
+  std::vector<store::MessageRecord> notices;  // the simulator's out-of-office answer, forwarded complaints
   // Hard bounces the account's suppression list takes (SuppressedReasons has BOUNCE).
   std::string account, region;
   std::vector<store::Suppressed> suppress;
@@ -375,8 +375,9 @@ struct Engine::Impl {
     }
 
     // The mailbox simulator's ooto@ answers the sender with an automatic reply (RFC 3834),
-    // never to a DSN or another automatic message.
-    std::optional<store::MessageRecord> auto_reply;
+    // never to a DSN or another automatic message; its complaint@ complaint is forwarded to
+    // the sender as an ARF report when feedback forwarding is on, as SES does.
+    std::vector<store::MessageRecord> notices;
     std::vector<std::string> ooto;
     for (std::size_t i = 0; i < job.recipients.size(); ++i)
       if (decisions[i].kind == Decision::kDelivered && decisions[i].auto_reply) ooto.push_back(job.recipients[i]);
@@ -396,9 +397,28 @@ struct Engine::Impl {
         m.date = now;
         if (auto raw = mime::build_simple(m); raw.ok()) {
           json meta{{"delivery", {{"return_path", ""}, {"dsn", true}, {"source", ""}, {"max_delivery_seconds", 5 * 86400}}}};
-          auto_reply = store::MessageRecord{id, "", rec.region, now, "", {source}, meta.dump(), std::move(raw).value()};
+          notices.push_back(store::MessageRecord{id, "", rec.region, now, "", {source}, meta.dump(), std::move(raw).value()});
         }
       }
+    }
+
+    std::vector<std::string> complained_fwd;
+    for (std::size_t i = 0; i < job.recipients.size(); ++i)
+      if (decisions[i].kind == Decision::kDelivered && decisions[i].complaint) complained_fwd.push_back(job.recipients[i]);
+    if (!complained_fwd.empty() && !source.empty() && !d.value("dsn", false) && d.value("feedback_forwarding", true)) {
+      mime::Arf a;
+      a.from = "complaints@" + o.bounce_domain;
+      a.to = source;
+      const std::string id = base::ses_message_id(now, o.message_id_prefix);
+      a.message_id = id + "@" + o.bounce_domain;
+      a.user_agent = "Amazon SES Mailbox Simulator";
+      a.original_mail_from = d.value("return_path", std::string());
+      a.original_rcpt_to = complained_fwd.front();
+      a.original_headers = header_block(rec.raw);
+      a.arrival = rec.accepted;
+      a.now = now;
+      json meta{{"delivery", {{"return_path", ""}, {"dsn", true}, {"source", ""}, {"max_delivery_seconds", 5 * 86400}}}};
+      notices.push_back(store::MessageRecord{id, "", rec.region, now, "", {source}, meta.dump(), mime::build_arf(a)});
     }
 
     // The outcome is committed without holding this worker: it goes on to its next job
@@ -418,7 +438,7 @@ struct Engine::Impl {
     out->delay_note = delayed_list.empty() ? std::string() : delayed_list.front().second.diagnostic;
     out->events = std::move(events);
     out->dsn = std::move(dsn);
-    out->auto_reply = std::move(auto_reply);
+    out->notices = std::move(notices);
     out->account = rec.account;
     out->region = rec.region;
     out->suppress = std::move(suppress);
@@ -442,7 +462,7 @@ struct Engine::Impl {
           for (const auto& e : out->events) SESAME_CHECK(t.insert_event(e));
           for (const auto& e : out->suppress) SESAME_CHECK(t.suppress(out->account, out->region, e));
           if (out->dsn) SESAME_CHECK(t.insert_message(*out->dsn));
-          if (out->auto_reply) SESAME_CHECK(t.insert_message(*out->auto_reply));
+          for (const auto& n : out->notices) SESAME_CHECK(t.insert_message(n));
           return base::ok_status();
         },
         [this, out](base::Status st) {
@@ -473,11 +493,9 @@ struct Engine::Impl {
       base::log().info("delivery: {} to {} deferred (attempt {}): {}", out.id, out.job.domain, out.attempts, out.delay_note);
     std::lock_guard lk(mu);
     if (!out.deferred.empty()) sched.add(queue::Job{out.id, out.job.domain, out.deferred, out.attempts, out.next});
-    for (const auto* m : {&out.dsn, &out.auto_reply})
-      if (*m) {
-        add_jobs_locked((*m)->id, (*m)->recipients, 0, out.now);
-        cv.notify_one();
-      }
+    if (out.dsn) add_jobs_locked(out.dsn->id, out.dsn->recipients, 0, out.now);
+    for (const auto& n : out.notices) add_jobs_locked(n.id, n.recipients, 0, out.now);
+    if (out.dsn || !out.notices.empty()) cv.notify_one();
   }
 
   void retry_later(const queue::Job& job, double seconds) {

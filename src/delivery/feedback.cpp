@@ -8,6 +8,7 @@
 #include "base/ids.hpp"
 #include "base/log.hpp"
 #include "delivery/outcome.hpp"
+#include "mime/dsn.hpp"
 #include "mime/report.hpp"
 
 namespace sesame::delivery {
@@ -174,11 +175,27 @@ base::Result<FeedbackResult> FeedbackProcessor::process(const std::vector<std::s
     }
   }
   if (records.empty()) return out;
+  // Email feedback forwarding: the report goes on to the sender (never about a DSN itself).
+  std::optional<store::MessageRecord> forward;
+  const std::string source = d.value("source", std::string());
+  if (o_.intake && d.value("feedback_forwarding", true) && !d.value("dsn", false) && !source.empty()) {
+    const bool dsn = report.kind == mime::Report::kDsn;
+    const std::string id = base::ses_message_id(now, o_.message_id_prefix);
+    std::string raw = mime::forward_report(message, (dsn ? "MAILER-DAEMON@" : "complaints@") + o_.bounce_domain, source,
+                                           dsn ? "Delivery Status Notification (Failure)" : "Complaint about your message",
+                                           id + "@" + o_.bounce_domain, now);
+    if (!raw.empty()) {
+      json fmeta{{"delivery", {{"return_path", ""}, {"dsn", true}, {"source", ""}, {"max_delivery_seconds", 5 * 86400}}}};
+      forward = store::MessageRecord{id, "", msg->region, now, "", {source}, fmeta.dump(), std::move(raw)};
+    }
+  }
   SESAME_CHECK(store_.write([&](store::Txn& t) -> base::Status {
     for (const auto& e : records) SESAME_CHECK(t.insert_event(e));
     for (const auto& s : suppress) SESAME_CHECK(t.suppress(msg->account, msg->region, s));
+    if (forward) SESAME_CHECK(t.insert_message(*forward));
     return base::ok_status();
   }));
+  if (forward) o_.intake->submit(std::move(*forward));
   return out;
 }
 

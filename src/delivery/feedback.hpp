@@ -2,7 +2,9 @@
 // bounces (DSNs) and complaint reports (ARF) mailed to the bounce domain, mapped back to
 // their message through the envelope address (<message-id>@<bounce domain>, as sending
 // sets the return path) or the reported message's Message-ID, and turned into Bounce and
-// Complaint events with suppression-list entries, in one transaction. The SMTP side is a
+// Complaint events with suppression-list entries, in one transaction; with email feedback
+// forwarding on (the sending identity's setting, the default) the report is forwarded to
+// the original sender, as SES does. The SMTP side is a
 // net::SmtpListener in inbound mode (app/feedback.cpp).
 #pragma once
 
@@ -12,6 +14,7 @@
 
 #include "base/clock.hpp"
 #include "base/result.hpp"
+#include "queue/scheduler.hpp"
 #include "store/store.hpp"
 
 namespace sesame::delivery {
@@ -19,6 +22,9 @@ namespace sesame::delivery {
 struct FeedbackOptions {
   std::vector<std::string> domains;  // mail for these domains is taken (the bounce domain …)
   std::string message_id_prefix = "0100";
+  std::string bounce_domain = "localhost";  // From of forwarded reports
+  /// Where forwarded reports go for delivery (the engine); none: reports are not forwarded.
+  queue::Intake* intake = nullptr;
 };
 
 struct FeedbackResult {

@@ -1,6 +1,7 @@
 #include "mime/dsn.hpp"
 
 #include "base/ids.hpp"
+#include "mime/raw_message.hpp"
 #include "mime/simple_message.hpp"
 
 namespace sesame::mime {
@@ -47,6 +48,55 @@ std::string build_dsn(const Dsn& d) {
       d.original_headers.compare(d.original_headers.size() - 2, 2, "\r\n") != 0)
     m += "\r\n";
   m += "\r\n--" + boundary + "--\r\n";
+  return m;
+}
+
+std::string build_arf(const Arf& a) {
+  const std::string boundary = "=_sesame_arf_" + base::token(20);
+  std::string m;
+  m += "From: " + one_line(a.from) + "\r\n";
+  m += "To: " + one_line(a.to) + "\r\n";
+  m += "Subject: Complaint about your message\r\n";
+  m += "Date: " + rfc5322_date(a.now) + "\r\n";
+  m += "Message-ID: <" + one_line(a.message_id) + ">\r\n";
+  m += "Auto-Submitted: auto-replied\r\n";
+  m += "MIME-Version: 1.0\r\n";
+  m += "Content-Type: multipart/report; report-type=feedback-report; boundary=\"" + boundary + "\"\r\n\r\n";
+  m += "--" + boundary + "\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n";
+  m += "This is an email abuse report for a message sent to " + one_line(a.original_rcpt_to) + ".\r\n\r\n";
+  m += "--" + boundary + "\r\nContent-Type: message/feedback-report\r\n\r\n";
+  m += "Feedback-Type: " + one_line(a.feedback_type, 64) + "\r\n";
+  m += "User-Agent: " + one_line(a.user_agent, 200) + "\r\n";
+  m += "Version: 1\r\n";
+  m += "Original-Mail-From: <" + one_line(a.original_mail_from) + ">\r\n";
+  m += "Original-Rcpt-To: <" + one_line(a.original_rcpt_to) + ">\r\n";
+  m += "Arrival-Date: " + rfc5322_date(a.arrival) + "\r\n";
+  m += "\r\n--" + boundary + "\r\nContent-Type: text/rfc822-headers\r\n\r\n";
+  m += a.original_headers;
+  if (a.original_headers.size() >= 2 && a.original_headers.compare(a.original_headers.size() - 2, 2, "\r\n") != 0)
+    m += "\r\n";
+  m += "\r\n--" + boundary + "--\r\n";
+  return m;
+}
+
+std::string forward_report(std::string_view report, const std::string& from, const std::string& to,
+                           const std::string& subject, const std::string& message_id, base::EpochSeconds now) {
+  RawLimits lim;
+  lim.max_line = 1u << 20;
+  auto r = parse_raw(report, lim);
+  if (!r.ok()) return {};
+  std::string m;
+  m += "From: " + one_line(from) + "\r\n";
+  m += "To: " + one_line(to) + "\r\n";
+  m += "Subject: " + one_line(subject, 200) + "\r\n";
+  m += "Date: " + rfc5322_date(now) + "\r\n";
+  m += "Message-ID: <" + one_line(message_id) + ">\r\n";
+  m += "Auto-Submitted: auto-replied\r\n";
+  m += "MIME-Version: 1.0\r\n";
+  m += "Content-Type: " + one_line(header(r.value(), "Content-Type").value_or("text/plain; charset=us-ascii")) + "\r\n";
+  if (auto cte = header(r.value(), "Content-Transfer-Encoding")) m += "Content-Transfer-Encoding: " + one_line(*cte, 64) + "\r\n";
+  m += "\r\n";
+  m += r.value().body;
   return m;
 }
 

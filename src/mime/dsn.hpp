@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/clock.hpp"
@@ -29,5 +30,25 @@ struct Dsn {
 /// The DSN message, CRLF line ends. Values are stripped of CR/LF so remote text cannot add
 /// headers or fields.
 std::string build_dsn(const Dsn& d);
+
+/// A complaint report (RFC 5965 ARF) about one of our messages, as SES forwards complaints
+/// to the sender when email feedback forwarding is on.
+struct Arf {
+  std::string from;           // complaints@<bounce domain>
+  std::string to;             // the original sender
+  std::string message_id;     // of the report itself, without angle brackets
+  std::string feedback_type = "abuse";
+  std::string user_agent;
+  std::string original_mail_from, original_rcpt_to;
+  std::string original_headers;  // the reported message's header block (CRLF lines)
+  base::EpochSeconds arrival = 0, now = 0;
+};
+std::string build_arf(const Arf& a);
+
+/// A report received from outside (a DSN or an ARF complaint) forwarded to the original
+/// sender: new From, To, Subject, Date and Message-ID; its MIME body, Content-Type and
+/// transfer encoding kept. Empty when `report` is not a message.
+std::string forward_report(std::string_view report, const std::string& from, const std::string& to,
+                           const std::string& subject, const std::string& message_id, base::EpochSeconds now);
 
 }  // namespace sesame::mime

@@ -57,6 +57,17 @@ class Feedback(harness.MailWorld, unittest.TestCase):
         [copy] = self.received(mid)
         return mid, copy["mail_from"]
 
+    def send_only(self, to):
+        return self.v2.send_email(FromEmailAddress="news@shop.example", Destination={"ToAddresses": [to]},
+                                  Content={"Simple": {"Subject": {"Data": "hello"}, "Body": {"Text": {"Data": "b"}}}})[
+            "MessageId"]
+
+    def forwarded(self, subject, needle):
+        """The forwarded report (null reverse path, to the sender) whose text holds `needle`."""
+        want = lambda ms: [m for m in ms if m["mail_from"] == "" and "news@shop.example" in m["rcpt_tos"]  # noqa: E731
+                           and f"Subject: {subject}".encode() in m["data"] and needle in m["data"]]
+        return want(self.sink.wait_for(lambda ms: want(ms), 30, f"forwarded '{subject}'"))[0]
+
     def report(self, rcpt, text, mail_from=""):
         with smtplib.SMTP("127.0.0.1", self.feedback_port, timeout=20) as s:
             s.ehlo("mx.remote.example")
@@ -88,6 +99,9 @@ class Feedback(harness.MailWorld, unittest.TestCase):
         self.assertEqual(bounce["mail"]["messageId"], mid)
         entry = self.v2.get_suppressed_destination(EmailAddress="gone@sink.test")["SuppressedDestination"]
         self.assertEqual(entry["Reason"], "BOUNCE")
+        # Email feedback forwarding (on by default): the sender gets the report.
+        fwd = self.forwarded("Delivery Status Notification (Failure)", b"gone@sink.test")
+        self.assertIn(b"report-type=delivery-status", fwd["data"])
         # The same DSN again is not a second bounce.
         self.report(return_path, dsn(return_path, "gone@sink.test"))
         time.sleep(0.5)
@@ -117,6 +131,15 @@ class Feedback(harness.MailWorld, unittest.TestCase):
         self.assertRegex(comp["feedbackId"], r"^[0-9a-f]{16}-")
         entry = self.v2.get_suppressed_destination(EmailAddress="angry@sink.test")["SuppressedDestination"]
         self.assertEqual(entry["Reason"], "COMPLAINT")
+        fwd = self.forwarded("Complaint about your message", b"angry@sink.test")
+        self.assertIn(b"report-type=feedback-report", fwd["data"])
+
+    def test_a_simulator_complaint_is_forwarded_to_the_sender(self):
+        mid = self.send_only("complaint@simulator.amazonses.com")
+        self.wait_event(mid, "Complaint")
+        fwd = self.forwarded("Complaint about your message", mid.encode())
+        self.assertIn(b"Feedback-Type: abuse", fwd["data"])
+        self.assertIn(b"Original-Rcpt-To: <complaint@simulator.amazonses.com>", fwd["data"])
 
     def test_a_qmail_style_bounce_is_understood(self):
         mid, return_path = self.send("old@sink.test")
