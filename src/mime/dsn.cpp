@@ -14,19 +14,21 @@ std::string one_line(const std::string& s, std::size_t max = 900) {
   }
   return out;
 }
+/// The header block every report Sesame sends starts with (an automatic message, RFC 3834).
+std::string report_head(const std::string& from, const std::string& to, const std::string& subject,
+                        const std::string& message_id, base::EpochSeconds now, const std::string& content_type) {
+  return "From: " + from + "\r\nTo: " + one_line(to) + "\r\nSubject: " + one_line(subject, 200) +
+         "\r\nDate: " + rfc5322_date(now) + "\r\nMessage-ID: <" + one_line(message_id) +
+         ">\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\nContent-Type: " + content_type + "\r\n";
+}
 }  // namespace
 
 std::string build_dsn(const Dsn& d) {
   const std::string boundary = "=_sesame_dsn_" + base::token(20);
-  std::string m;
-  m += "From: Mail Delivery Subsystem <" + one_line(d.from) + ">\r\n";
-  m += "To: " + one_line(d.to) + "\r\n";
-  m += "Subject: Delivery Status Notification (Failure)\r\n";
-  m += "Date: " + rfc5322_date(d.now) + "\r\n";
-  m += "Message-ID: <" + one_line(d.message_id) + ">\r\n";
-  m += "Auto-Submitted: auto-replied\r\n";
-  m += "MIME-Version: 1.0\r\n";
-  m += "Content-Type: multipart/report; report-type=delivery-status; boundary=\"" + boundary + "\"\r\n\r\n";
+  std::string m = report_head("Mail Delivery Subsystem <" + one_line(d.from) + ">", d.to,
+                              "Delivery Status Notification (Failure)", d.message_id, d.now,
+                              "multipart/report; report-type=delivery-status; boundary=\"" + boundary + "\"");
+  m += "\r\n";
   m += "This is a delivery status notification (RFC 3464).\r\n\r\n";
   m += "--" + boundary + "\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n";
   m += "An error occurred while trying to deliver the mail to the following recipients:\r\n\r\n";
@@ -53,15 +55,9 @@ std::string build_dsn(const Dsn& d) {
 
 std::string build_arf(const Arf& a) {
   const std::string boundary = "=_sesame_arf_" + base::token(20);
-  std::string m;
-  m += "From: " + one_line(a.from) + "\r\n";
-  m += "To: " + one_line(a.to) + "\r\n";
-  m += "Subject: Complaint about your message\r\n";
-  m += "Date: " + rfc5322_date(a.now) + "\r\n";
-  m += "Message-ID: <" + one_line(a.message_id) + ">\r\n";
-  m += "Auto-Submitted: auto-replied\r\n";
-  m += "MIME-Version: 1.0\r\n";
-  m += "Content-Type: multipart/report; report-type=feedback-report; boundary=\"" + boundary + "\"\r\n\r\n";
+  std::string m = report_head(one_line(a.from), a.to, "Complaint about your message", a.message_id, a.now,
+                              "multipart/report; report-type=feedback-report; boundary=\"" + boundary + "\"");
+  m += "\r\n";
   m += "--" + boundary + "\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n";
   m += "This is an email abuse report for a message sent to " + one_line(a.original_rcpt_to) + ".\r\n\r\n";
   m += "--" + boundary + "\r\nContent-Type: message/feedback-report\r\n\r\n";
@@ -85,15 +81,8 @@ std::string forward_report(std::string_view report, const std::string& from, con
   lim.max_line = 1u << 20;
   auto r = parse_raw(report, lim);
   if (!r.ok()) return {};
-  std::string m;
-  m += "From: " + one_line(from) + "\r\n";
-  m += "To: " + one_line(to) + "\r\n";
-  m += "Subject: " + one_line(subject, 200) + "\r\n";
-  m += "Date: " + rfc5322_date(now) + "\r\n";
-  m += "Message-ID: <" + one_line(message_id) + ">\r\n";
-  m += "Auto-Submitted: auto-replied\r\n";
-  m += "MIME-Version: 1.0\r\n";
-  m += "Content-Type: " + one_line(header(r.value(), "Content-Type").value_or("text/plain; charset=us-ascii")) + "\r\n";
+  std::string m = report_head(one_line(from), to, subject, message_id, now,
+                              one_line(header(r.value(), "Content-Type").value_or("text/plain; charset=us-ascii")));
   if (auto cte = header(r.value(), "Content-Transfer-Encoding")) m += "Content-Transfer-Encoding: " + one_line(*cte, 64) + "\r\n";
   m += "\r\n";
   m += r.value().body;
