@@ -237,13 +237,33 @@ struct WebhookDeliverer::Impl {
       base::log().warn("webhooks: cannot read the outbox of {}: {}", sub, rows.error().message);
       return {0, true};
     }
-    std::vector<std::uint64_t> done;
-    bool failed = false;
+    std::vector<std::uint64_t> done;  // delivered, not yet recorded
+    std::size_t completed = 0;
+    bool failed = false, write_failed = false;
+    double last_flush = clock.now();
+    // Deliveries are recorded in small groups: a crash repeats at most one group (SNS is
+    // at-least-once too), without a commit per POST.
+    auto flush = [&]() {
+      if (done.empty() || write_failed) return;
+      auto st = store.write([&](store::Txn& t) -> base::Status {
+        for (auto id : done) SESAME_CHECK(t.delete_webhook(id));
+        return base::ok_status();
+      });
+      if (!st.ok()) {
+        base::log().warn("webhooks: cannot record deliveries for {}: {}", sub, st.error().message);
+        write_failed = true;  // they will be sent again: at least once
+        return;
+      }
+      completed += done.size();
+      done.clear();
+      last_flush = clock.now();
+    };
     for (const auto& d : rows.value()) {
       {
         std::lock_guard lk(mu);
         if (stopping) break;
       }
+      if (write_failed) break;
       auto req = request(d);
       PostResult r;
       if (req.ok()) {
@@ -255,30 +275,21 @@ struct WebhookDeliverer::Impl {
       if (taken) {
         if (r.status >= 300) base::log().info("webhooks: {} answered {} to a delivery for {}", d.endpoint, r.status, sub);
         done.push_back(d.id);
-        continue;
-      }
-      if (clock.now() - d.created > o.retention_seconds) {
+      } else if (clock.now() - d.created > o.retention_seconds) {
         base::log().warn("webhooks: giving up a delivery for {} to {} queued {} s ago: {}", sub, d.endpoint,
                          int(clock.now() - d.created), r.error.empty() ? "HTTP " + std::to_string(r.status) : r.error);
         done.push_back(d.id);
-        continue;
+      } else {
+        base::log().info("webhooks: delivery for {} to {} failed: {}", sub, d.endpoint,
+                         r.error.empty() ? "HTTP " + std::to_string(r.status) : r.error);
+        failed = true;
+        break;
       }
-      base::log().info("webhooks: delivery for {} to {} failed: {}", sub, d.endpoint,
-                       r.error.empty() ? "HTTP " + std::to_string(r.status) : r.error);
-      failed = true;
-      break;
+      if (done.size() >= 16 || clock.now() - last_flush >= 0.2) flush();
     }
-    if (!done.empty()) {
-      auto st = store.write([&](store::Txn& t) -> base::Status {
-        for (auto id : done) SESAME_CHECK(t.delete_webhook(id));
-        return base::ok_status();
-      });
-      if (!st.ok()) {
-        base::log().warn("webhooks: cannot record deliveries for {}: {}", sub, st.error().message);
-        return {0, true};  // they will be sent again: at least once
-      }
-    }
-    return {done.size(), failed || (done.size() < rows.value().size())};
+    flush();
+    if (write_failed) return {completed, true};
+    return {completed, failed || (completed < rows.value().size())};
   }
 
   /// Marks the due subscriptions ready for the workers.
