@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -102,6 +103,21 @@ class StreamFile {
   double opened_ = 0;
   bool dirty_ = false;
 };
+
+/// A string member of an event record found without parsing it (the publisher looks at
+/// every event; most need nothing else): the text after `marker` up to the closing quote.
+/// nullopt when the marker is absent; the full parse decides when the value is escaped.
+/// The marker's unescaped quotes cannot occur inside a JSON string, so a match is the member.
+std::optional<std::string> quick_string(const std::string& body, std::string_view marker, bool* escaped) {
+  const std::size_t at = body.find(marker);
+  if (at == std::string::npos) return std::nullopt;
+  const std::size_t begin = at + marker.size();
+  const std::size_t end = body.find('"', begin);
+  if (end == std::string::npos) return std::nullopt;
+  std::string v = body.substr(begin, end - begin);
+  *escaped = v.find('\\') != std::string::npos;
+  return v;
+}
 
 /// The configuration set named in an event's mail.tags, if any.
 std::string configuration_set_of(const nlohmann::json& j) {
@@ -266,15 +282,26 @@ struct Publisher::Impl {
       return seq <= lag->second.through || now < lag->second.retry_at;
     };
     for (const auto& e : events) {
-      const auto parsed = nlohmann::json::parse(e.body, nullptr, false);
-      const std::string cs = configuration_set_of(parsed);
+      // Parsed only when something needs more than the quick look (escaped values,
+      // CloudWatch dimensions).
+      std::optional<nlohmann::json> parsed_json;
+      auto parsed = [&]() -> const nlohmann::json& {
+        if (!parsed_json) parsed_json = nlohmann::json::parse(e.body, nullptr, false);
+        return *parsed_json;
+      };
+      bool escaped = false;
+      auto quick_cs = quick_string(e.body, R"("ses:configuration-set":[")", &escaped);
+      const std::string cs = !quick_cs ? std::string() : escaped ? configuration_set_of(parsed()) : *quick_cs;
       if (e.seq > counted_through)  // every event, for sesame_events_total
         ++counted["#all#account=\"" + label_value(e.account) + "\",region=\"" + label_value(e.region) +
                   "\",event_type=\"" + label_value(e.type) + "\""];
       if (o.identity_topics && e.seq > *cursor &&
           (e.type == "Bounce" || e.type == "Complaint" || e.type == "Delivery")) {
         // The sending identity's notification topic gets the older notificationType form.
-        const std::string source_arn = parsed.is_object() ? parsed.value("mail", nlohmann::json::object()).value("sourceArn", "") : "";
+        bool arn_escaped = false;
+        std::string source_arn = quick_string(e.body, R"("sourceArn":")", &arn_escaped).value_or("");
+        if (arn_escaped && parsed().is_object())
+          source_arn = parsed().value("mail", nlohmann::json::object()).value("sourceArn", "");
         const auto slash = source_arn.find(":identity/");
         if (slash != std::string::npos) {
           const std::string identity = source_arn.substr(slash + 10);
@@ -305,7 +332,7 @@ struct Publisher::Impl {
                                "\",configuration_set=\"" + label_value(cs) + "\",destination=\"" + label_value(d.name) +
                                "\",event_type=\"" + label_value(e.type) + "\"";
           for (const auto& dim : d.dimensions)
-            labels += "," + label_name(dim.name) + "=\"" + label_value(dimension_value(parsed, dim)) + "\"";
+            labels += "," + label_name(dim.name) + "=\"" + label_value(dimension_value(parsed(), dim)) + "\"";
           ++counted[labels];
         }
         if (!d.sns_topic_arn.empty() && o.topics && e.seq > *cursor) {
