@@ -168,13 +168,14 @@ int serve(const app::Config& cfg) {
     engine_ptr = engine.get();
   }
   // SNS-style webhooks: a signing key and certificate of their own (made on first start,
-  // key mode 0600), and the deliverer that works through the webhooks outbox.
+  // key mode 0600; named after this host, not an AWS one: it only carries the public key
+  // subscribers verify with, never TLS), and the deliverer that works through the outbox.
   const std::string sns_dir = cfg.data_dir + "/sns";
   {
     std::error_code ec;
     std::filesystem::create_directories(sns_dir, ec);
     if (ec) return fail("cannot create " + sns_dir + ": " + ec.message());
-    if (auto st = net::ensure_self_signed(sns_dir + "/cert.pem", sns_dir + "/key.pem", "sns." + cfg.region + ".amazonaws.com",
+    if (auto st = net::ensure_self_signed(sns_dir + "/cert.pem", sns_dir + "/key.pem", cfg.hostname,
                                           /*rsa=*/true);
         !st.ok())
       return fail(st.error().message);
