@@ -63,6 +63,12 @@ int signature_version(const json& topic) {
   return topic.value("Attributes", json::object()).value("SignatureVersion", "2") == "1" ? 1 : 2;
 }
 
+/// SNS deletes a subscription that was not confirmed within the token's three days; here it
+/// is treated as gone from then on and removed at the next Subscribe on its topic.
+bool expired_pending(const json& sub, double now) {
+  return !sub.value("Confirmed", false) && now > sub.value("TokenExpires", 0.0);
+}
+
 events::Subscriber subscriber_of(const std::string& arn, const json& sub) {
   return events::Subscriber{arn, sub.value("Endpoint", ""), sub.value("RawMessageDelivery", false)};
 }
@@ -183,8 +189,10 @@ class Sns {
     if (!topic) return not_found("Topic does not exist");
     SESAME_ASSIGN(auto subs, docs_.all(c, kind::kSnsSubscription));
     int confirmed = 0, pending = 0;
+    const double now = s_.clock.now();
     for (const auto& s : subs)
-      if (s.doc.value("TopicName", "") == *name) ++(s.doc.value("Confirmed", false) ? confirmed : pending);
+      if (s.doc.value("TopicName", "") == *name && !expired_pending(s.doc, now))
+        ++(s.doc.value("Confirmed", false) ? confirmed : pending);
     json attrs = {{"TopicArn", arn},
                   {"Owner", c.account_id},
                   {"DisplayName", ""},
@@ -236,8 +244,14 @@ class Sns {
     }
     SESAME_ASSIGN(auto subs, docs_.all(c, kind::kSnsSubscription));
     std::size_t on_topic = 0;
+    std::vector<const Named*> expired;
+    const double now = s_.clock.now();
     for (const auto& s : subs) {
       if (s.doc.value("TopicName", "") != *name) continue;
+      if (expired_pending(s.doc, now)) {
+        expired.push_back(&s);
+        continue;
+      }
       ++on_topic;
       if (s.doc.value("Endpoint", "") == endpoint && s.doc.value("Protocol", "") == protocol) {
         // The same subscription again: SNS answers with it (still pending: a new confirmation).
@@ -246,6 +260,15 @@ class Sns {
         SESAME_CHECK(confirm_request(c, *name, s.name, s.doc, /*fresh_token=*/false));
         return json{{"SubscriptionArn", "pending confirmation"}};
       }
+    }
+    if (!expired.empty()) {
+      SESAME_CHECK(docs_.transact(c, [&](DocTxn& t) -> base::Status {
+        for (const Named* e : expired) {
+          SESAME_CHECK(t.erase(kind::kSnsSubscription, e->name));
+          SESAME_CHECK(t.txn().delete_webhooks_of(e->doc.value("SubscriptionArn", "")));
+        }
+        return base::ok_status();
+      }));
     }
     if (on_topic >= kMaxSubscriptionsPerTopic)
       return base::make_error(ErrorCode::kLimitExceeded, "Subscription limit exceeded", "subscription");
@@ -310,8 +333,10 @@ class Sns {
   }
 
   Result<json> list_subscriptions(const Caller& c, const json& in, const std::optional<std::string>& topic) {
-    SESAME_ASSIGN(auto page, docs_.page(c, kind::kSnsSubscription, in.value("NextToken", json()), 100,
-                                        [&](const Named& n) { return !topic || n.doc.value("TopicName", "") == *topic; }));
+    const double now = s_.clock.now();
+    SESAME_ASSIGN(auto page, docs_.page(c, kind::kSnsSubscription, in.value("NextToken", json()), 100, [&](const Named& n) {
+      return (!topic || n.doc.value("TopicName", "") == *topic) && !expired_pending(n.doc, now);
+    }));
     json items = json::array();
     for (const auto& n : page.items)
       items.push_back(json{{"SubscriptionArn", n.doc.value("Confirmed", false) ? n.doc.value("SubscriptionArn", "")
@@ -418,7 +443,8 @@ class Sns {
     auto parsed = subscription_of(c, arn);
     if (!parsed) return not_found("Subscription does not exist");
     SESAME_ASSIGN(auto doc, docs_.find(c, kind::kSnsSubscription, parsed->second));
-    if (!doc || doc->value("TopicName", "") != parsed->first) return not_found("Subscription does not exist");
+    if (!doc || doc->value("TopicName", "") != parsed->first || expired_pending(*doc, s_.clock.now()))
+      return not_found("Subscription does not exist");
     return *doc;
   }
 
