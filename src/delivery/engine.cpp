@@ -327,15 +327,15 @@ struct Engine::Impl {
 
     std::vector<store::EventRecord> events;
     std::vector<store::Suppressed> suppress;
+    std::vector<std::string> complained;  // the mailbox simulator's complaint@: delivered, then complained about
+    for (std::size_t i = 0; i < job.recipients.size(); ++i)
+      if (decisions[i].kind == Decision::kDelivered && decisions[i].complaint) complained.push_back(job.recipients[i]);
     const bool has_events = !ctx.mail_json.empty() && !rec.account.empty();
     if (has_events) {
-      std::vector<std::string> complained;
       for (std::size_t i = 0; i < job.recipients.size(); ++i)
-        if (decisions[i].kind == Decision::kDelivered) {
+        if (decisions[i].kind == Decision::kDelivered)
           events.push_back({rec.account, rec.region, rec.id, "Delivery",
                             delivery_event(ctx, rec.accepted, job.recipients[i], decisions[i].diagnostic), now});
-          if (decisions[i].complaint) complained.push_back(job.recipients[i]);
-        }
       if (!complained.empty())
         events.push_back({rec.account, rec.region, rec.id, "Complaint",
                           complaint_event(ctx, complained, base::ses_message_id(now, o.message_id_prefix), "abuse",
@@ -370,8 +370,7 @@ struct Engine::Impl {
       m.arrival = rec.accepted;
       m.now = now;
       for (const auto& [addr, dec] : bounced_list) m.recipients.push_back({addr, dec.status, ctx.remote_host, dec.diagnostic});
-      json meta{{"delivery", {{"return_path", ""}, {"dsn", true}, {"source", ""}, {"max_delivery_seconds", 5 * 86400}}}};
-      dsn = store::MessageRecord{id, "", rec.region, now, "", {source}, meta.dump(), mime::build_dsn(m)};
+      dsn = notice(id, rec.region, now, source, mime::build_dsn(m));
     }
 
     // The mailbox simulator's ooto@ answers the sender with an automatic reply (RFC 3834),
@@ -395,17 +394,11 @@ struct Engine::Impl {
         const std::string id = base::ses_message_id(now, o.message_id_prefix);
         m.message_id = id + "@" + o.bounce_domain;
         m.date = now;
-        if (auto raw = mime::build_simple(m); raw.ok()) {
-          json meta{{"delivery", {{"return_path", ""}, {"dsn", true}, {"source", ""}, {"max_delivery_seconds", 5 * 86400}}}};
-          notices.push_back(store::MessageRecord{id, "", rec.region, now, "", {source}, meta.dump(), std::move(raw).value()});
-        }
+        if (auto raw = mime::build_simple(m); raw.ok()) notices.push_back(notice(id, rec.region, now, source, std::move(raw).value()));
       }
     }
 
-    std::vector<std::string> complained_fwd;
-    for (std::size_t i = 0; i < job.recipients.size(); ++i)
-      if (decisions[i].kind == Decision::kDelivered && decisions[i].complaint) complained_fwd.push_back(job.recipients[i]);
-    if (!complained_fwd.empty() && !source.empty() && !d.value("dsn", false) && d.value("feedback_forwarding", true)) {
+    if (!complained.empty() && !source.empty() && !d.value("dsn", false) && d.value("feedback_forwarding", true)) {
       mime::Arf a;
       a.from = "complaints@" + o.bounce_domain;
       a.to = source;
@@ -413,12 +406,11 @@ struct Engine::Impl {
       a.message_id = id + "@" + o.bounce_domain;
       a.user_agent = "Amazon SES Mailbox Simulator";
       a.original_mail_from = d.value("return_path", std::string());
-      a.original_rcpt_to = complained_fwd.front();
+      a.original_rcpt_to = complained.front();
       a.original_headers = header_block(rec.raw);
       a.arrival = rec.accepted;
       a.now = now;
-      json meta{{"delivery", {{"return_path", ""}, {"dsn", true}, {"source", ""}, {"max_delivery_seconds", 5 * 86400}}}};
-      notices.push_back(store::MessageRecord{id, "", rec.region, now, "", {source}, meta.dump(), mime::build_arf(a)});
+      notices.push_back(notice(id, rec.region, now, source, mime::build_arf(a)));
     }
 
     // The outcome is committed without holding this worker: it goes on to its next job

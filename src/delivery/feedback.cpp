@@ -184,10 +184,7 @@ base::Result<FeedbackResult> FeedbackProcessor::process(const std::vector<std::s
     std::string raw = mime::forward_report(message, (dsn ? "MAILER-DAEMON@" : "complaints@") + o_.bounce_domain, source,
                                            dsn ? "Delivery Status Notification (Failure)" : "Complaint about your message",
                                            id + "@" + o_.bounce_domain, now);
-    if (!raw.empty()) {
-      json fmeta{{"delivery", {{"return_path", ""}, {"dsn", true}, {"source", ""}, {"max_delivery_seconds", 5 * 86400}}}};
-      forward = store::MessageRecord{id, "", msg->region, now, "", {source}, fmeta.dump(), std::move(raw)};
-    }
+    if (!raw.empty()) forward = notice(id, msg->region, now, source, std::move(raw));
   }
   SESAME_CHECK(store_.write([&](store::Txn& t) -> base::Status {
     for (const auto& e : records) SESAME_CHECK(t.insert_event(e));

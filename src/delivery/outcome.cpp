@@ -142,6 +142,12 @@ std::string complaint_event(const EventContext& c, const std::vector<std::string
   return event_text("Complaint", c.mail_json, "complaint", complaint);
 }
 
+store::MessageRecord notice(const std::string& id, const std::string& region, double now, const std::string& to,
+                            std::string raw) {
+  json meta{{"delivery", {{"return_path", ""}, {"dsn", true}, {"source", ""}, {"max_delivery_seconds", 5 * 86400}}}};
+  return store::MessageRecord{id, "", region, now, "", {to}, meta.dump(), std::move(raw)};
+}
+
 Decision simulate(const std::string& recipient) {
   std::string local = base::to_lower_ascii(recipient.substr(0, recipient.rfind('@')));
   local = local.substr(0, local.find('+'));

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "delivery/smtp_client.hpp"
+#include "store/store.hpp"
 
 namespace sesame::delivery {
 
@@ -50,6 +51,11 @@ std::string delay_event(const EventContext& c, const std::string& delay_type, do
                  const std::vector<std::pair<std::string, Decision>>& recipients);
 std::string complaint_event(const EventContext& c, const std::vector<std::string>& recipients, const std::string& feedback_id,
                             const std::string& feedback_type, const std::string& user_agent, double arrival);
+
+/// The metadata of a message Sesame sends itself (a DSN, an automatic reply, a forwarded
+/// report): null reverse path, no events, never answered with another DSN, 5 days to deliver.
+store::MessageRecord notice(const std::string& id, const std::string& region, double now, const std::string& to,
+                            std::string raw);
 
 /// The mailbox simulator's answer for one recipient at its domain (by local part, a
 /// "+label" ignored): success, bounce, ooto, complaint, suppressionlist; anything else is an

@@ -385,14 +385,12 @@ class Sns {
     } else if (attr != "DeliveryPolicy") {
       return invalid("AttributeName");
     }
-    SESAME_ASSIGN(auto doc, subscription(c, arn));
-    auto id = subscription_of(c, arn)->second;
-    SESAME_CHECK(docs_.update(c, kind::kSnsSubscription, id, [&](json& d) {
+    SESAME_CHECK(subscription(c, arn));  // exists (and not expired)
+    SESAME_CHECK(docs_.update(c, kind::kSnsSubscription, subscription_of(c, arn)->second, [&](json& d) {
       if (attr == "RawMessageDelivery") d["RawMessageDelivery"] = value == "true";
       else d[attr] = value;
       return base::ok_status();
     }, "Subscription does not exist"));
-    (void)doc;
     return json::object();
   }
 
@@ -475,19 +473,28 @@ class Sns {
 };
 }  // namespace
 
+namespace {
+/// A topic with its confirmed subscribers, from its document and the account's
+/// subscription documents.
+events::Topic topic_with(const std::string& arn, const std::string& name, const json& topic,
+                         const std::vector<json>& subscriptions) {
+  events::Topic out{arn, signature_version(topic), {}};
+  for (const auto& s : subscriptions)
+    if (s.is_object() && s.value("TopicName", "") == name && s.value("Confirmed", false))
+      out.subscribers.push_back(subscriber_of(s.value("SubscriptionArn", ""), s));
+  return out;
+}
+}  // namespace
+
 base::Result<std::optional<events::Topic>> sns_topic(DocTxn& t, const Caller& c, const std::string& arn) {
   auto name = topic_name_of(c, arn);
   if (!name) return std::optional<events::Topic>();
   SESAME_ASSIGN(auto doc, t.get(kind::kSnsTopic, *name));
   if (!doc) return std::optional<events::Topic>();
-  events::Topic topic{arn, signature_version(*doc), {}};
-  SESAME_ASSIGN(auto subs, t.txn().list(c.account_id, c.region, kind::kSnsSubscription));
-  for (const auto& d : subs) {
-    json s = json::parse(d.body, nullptr, false);
-    if (!s.is_object() || s.value("TopicName", "") != *name || !s.value("Confirmed", false)) continue;
-    topic.subscribers.push_back(subscriber_of(s.value("SubscriptionArn", ""), s));
-  }
-  return std::optional<events::Topic>(std::move(topic));
+  SESAME_ASSIGN(auto rows, t.txn().list(c.account_id, c.region, kind::kSnsSubscription));
+  std::vector<json> subs;
+  for (const auto& d : rows) subs.push_back(json::parse(d.body, nullptr, false));
+  return std::optional<events::Topic>(topic_with(arn, *name, *doc, subs));
 }
 
 events::TopicLookup sns_topic_lookup(Services& services) {
@@ -499,12 +506,10 @@ events::TopicLookup sns_topic_lookup(Services& services) {
     Documents docs(services);
     SESAME_ASSIGN(auto doc, docs.find(c, kind::kSnsTopic, *name));
     if (!doc) return std::optional<events::Topic>();
-    events::Topic topic{arn, signature_version(*doc), {}};
-    SESAME_ASSIGN(auto subs, docs.all(c, kind::kSnsSubscription));
-    for (const auto& s : subs)
-      if (s.doc.value("TopicName", "") == *name && s.doc.value("Confirmed", false))
-        topic.subscribers.push_back(subscriber_of(s.doc.value("SubscriptionArn", ""), s.doc));
-    return std::optional<events::Topic>(std::move(topic));
+    SESAME_ASSIGN(auto named, docs.all(c, kind::kSnsSubscription));
+    std::vector<json> subs;
+    for (auto& n : named) subs.push_back(std::move(n.doc));
+    return std::optional<events::Topic>(topic_with(arn, *name, *doc, subs));
   };
 }
 
