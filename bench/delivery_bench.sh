@@ -21,7 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
 BUILD=${BUILD:-$root/build}; N=${N:-10000}; RUNS=${RUNS:-3}; SESS=${SESS:-20}; CONNS=${CONNS:-$SESS}
 INGRESS=${INGRESS:-api}; [ "$INGRESS" = smtp ] && { MEMORY=0; RATE_P99=0; }
 RATE_P99=${RATE_P99:-1000}; P99_SECS=${P99_SECS:-10}; MEMORY=${MEMORY:-1}; QUEUED=${QUEUED:-200000}; PEER=${PEER:-1}
-LOAD=$BUILD/bench/api_load; SESAME=$BUILD/src/sesame; PY=/usr/bin/python3
+LOAD=$BUILD/bench/api_load; SESAME=${SESAME:-$BUILD/src/sesame}; PY=/usr/bin/python3
 for b in /usr/sbin/postfix /usr/sbin/smtp-source /usr/sbin/smtp-sink /usr/sbin/opendkim /usr/sbin/opendkim-genkey /usr/sbin/dnsmasq; do
   [ -x "$b" ] || { echo "missing $b: make bench installs postfix opendkim opendkim-tools dnsmasq-base" >&2; exit 1; }
 done
@@ -58,6 +58,8 @@ bind-interfaces
 listen-address=127.0.0.1
 port=$DNS
 local=/#/
+# Answers carry a TTL, as real DNS does (dnsmasq gives its own records TTL 0 by default).
+local-ttl=300
 mx-host=sink.test,mx.sink.test,10
 host-record=mx.sink.test,127.0.0.1
 CONF

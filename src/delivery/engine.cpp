@@ -512,13 +512,14 @@ struct Engine::Impl {
         continue;
       }
       if (auto job = sched.take(now)) {
+        // Another job could start too: wake one waiting worker for it (one, not all: they
+        // would only contend for this lock). A finished job wakes nobody: this worker comes
+        // back here and takes the next job itself, so a steady stream costs no wake-ups.
+        if (sched.can_start()) cv.notify_one();
         lk.unlock();
         run(*job);
         lk.lock();
         sched.finish(job->domain);
-        // One slot came free: one waiting worker may now take a job (waking them all
-        // would only have them contend for this lock).
-        cv.notify_one();
         continue;
       }
       if (now - last_sweep >= 1) {

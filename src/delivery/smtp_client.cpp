@@ -14,13 +14,17 @@ bool has_8bit(const std::string& s) {
 /// RFC 5321 §4.5.2: a line starting with "." gets another; the data ends with CRLF.CRLF.
 std::string dot_stuff(const std::string& data) {
   std::string out;
-  out.reserve(data.size() + data.size() / 64 + 8);
-  bool line_start = true;
-  for (char c : data) {
-    if (line_start && c == '.') out.push_back('.');
-    out.push_back(c);
-    line_start = c == '\n';
+  out.reserve(data.size() + 16);
+  std::size_t i = 0;
+  if (!data.empty() && data[0] == '.') out.push_back('.');
+  for (;;) {  // copy up to and including each "\n" that a "." follows, then the extra "."
+    const std::size_t j = data.find("\n.", i);
+    if (j == std::string::npos) break;
+    out.append(data, i, j + 1 - i);
+    out.push_back('.');
+    i = j + 1;
   }
+  out.append(data, i, std::string::npos);
   if (out.size() < 2 || out.compare(out.size() - 2, 2, "\r\n") != 0) out += "\r\n";
   out += ".\r\n";
   return out;

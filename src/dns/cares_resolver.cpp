@@ -1,5 +1,8 @@
 // c-ares backed Resolver. Each lookup uses its own channel and waits (bounded by
 // timeout x tries) on the calling thread; callers are worker threads, never I/O threads.
+// Found MX and address answers are kept for their TTL (capped): delivery asks for the
+// same destinations again and again. TXT answers (identity verification) and failures
+// are never kept.
 #include <ares.h>
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -7,7 +10,10 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <chrono>
 #include <mutex>
+#include <optional>
+#include <unordered_map>
 
 #include "dns/resolver.hpp"
 
@@ -28,6 +34,41 @@ void on_answer(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int
   a->done = true;
   a->status = status;
   if (status == ARES_SUCCESS && abuf && alen > 0) a->packet.assign(abuf, abuf + alen);
+}
+
+/// The smallest TTL of the answer section's records (RFC 1035 §4.1), or nothing when the
+/// packet is malformed or has no answer.
+std::optional<std::uint32_t> min_answer_ttl(const std::vector<unsigned char>& p) {
+  const std::size_t n = p.size();
+  if (n < 12) return std::nullopt;
+  const unsigned qd = (p[4] << 8) | p[5], an = (p[6] << 8) | p[7];
+  std::size_t pos = 12;
+  auto skip_name = [&]() {
+    for (int labels = 0; labels < 128; ++labels) {
+      if (pos >= n) return false;
+      const unsigned len = p[pos];
+      if (len == 0) return ++pos, true;
+      if ((len & 0xC0) == 0xC0) return pos += 2, pos <= n;  // a pointer ends the name
+      if (len & 0xC0) return false;
+      pos += len + 1;
+    }
+    return false;
+  };
+  for (unsigned i = 0; i < qd; ++i) {
+    if (!skip_name() || pos + 4 > n) return std::nullopt;
+    pos += 4;
+  }
+  std::optional<std::uint32_t> best;
+  for (unsigned i = 0; i < an; ++i) {
+    if (!skip_name() || pos + 10 > n) return std::nullopt;
+    const std::uint32_t ttl = (std::uint32_t(p[pos + 4]) << 24) | (std::uint32_t(p[pos + 5]) << 16) |
+                              (std::uint32_t(p[pos + 6]) << 8) | p[pos + 7];
+    const std::size_t rdlen = (std::size_t(p[pos + 8]) << 8) | p[pos + 9];
+    pos += 10 + rdlen;
+    if (pos > n) return std::nullopt;
+    best = best ? std::min(*best, ttl) : ttl;
+  }
+  return best;
 }
 
 Outcome classify(int status) {
@@ -66,6 +107,7 @@ class CaresResolver final : public Resolver {
   }
 
   MxAnswer mx(const std::string& name) override {
+    if (auto hit = cached(mx_cache_, name)) return *hit;
     RawAnswer raw = query(name, ns_t_mx);
     MxAnswer out{classify(raw.status), {}, raw.status == ARES_SUCCESS ? "" : ares_strerror(raw.status)};
     if (out.outcome != Outcome::kFound) return out;
@@ -77,12 +119,15 @@ class CaresResolver final : public Resolver {
     std::stable_sort(out.records.begin(), out.records.end(),
                      [](const MxRecord& a, const MxRecord& b) { return a.preference < b.preference; });
     if (out.records.empty()) out.outcome = Outcome::kNotFound;
+    if (out.outcome == Outcome::kFound) keep(mx_cache_, name, out, min_answer_ttl(raw.packet));
     return out;
   }
 
   AddressAnswer addresses(const std::string& name) override {
+    if (auto hit = cached(address_cache_, name)) return *hit;
     AddressAnswer out;
     bool temp = false;
+    std::optional<std::uint32_t> ttl;  // the smallest over both families
     for (int type : {ns_t_a, ns_t_aaaa}) {
       RawAnswer raw = query(name, type);
       Outcome o = classify(raw.status);
@@ -92,6 +137,8 @@ class CaresResolver final : public Resolver {
         continue;
       }
       if (o != Outcome::kFound) continue;
+      const auto t = min_answer_ttl(raw.packet);
+      ttl = !t ? std::optional<std::uint32_t>(0) : ttl ? std::min(*ttl, *t) : t;
       char text[INET6_ADDRSTRLEN];
       if (type == ns_t_a) {
         ares_addrttl ttls[16];
@@ -109,10 +156,46 @@ class CaresResolver final : public Resolver {
     }
     // One family answering is enough to deliver; only "nothing and a failure" must wait.
     out.outcome = !out.addresses.empty() ? Outcome::kFound : temp ? Outcome::kTempFail : Outcome::kNotFound;
+    // Kept only when both families answered: a failed AAAA lookup is asked again next time.
+    if (out.outcome == Outcome::kFound && !temp) keep(address_cache_, name, out, ttl);
     return out;
   }
 
  private:
+  template <class Answer>
+  struct Entry {
+    Answer answer;
+    std::chrono::steady_clock::time_point expires;
+  };
+  template <class Answer>
+  using Cache = std::unordered_map<std::string, Entry<Answer>>;
+  static constexpr std::size_t kMaxEntries = 10000;
+
+  template <class Answer>
+  std::optional<Answer> cached(Cache<Answer>& cache, const std::string& name) {
+    std::lock_guard lk(cache_mu_);
+    auto it = cache.find(name);
+    if (it == cache.end()) return std::nullopt;
+    if (std::chrono::steady_clock::now() >= it->second.expires) {
+      cache.erase(it);
+      return std::nullopt;
+    }
+    return it->second.answer;
+  }
+
+  template <class Answer>
+  void keep(Cache<Answer>& cache, const std::string& name, const Answer& answer, std::optional<std::uint32_t> ttl) {
+    const std::uint32_t seconds = std::min<std::uint32_t>(ttl.value_or(0), options_.max_cache_ttl_seconds);
+    if (seconds == 0) return;
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lk(cache_mu_);
+    if (cache.size() >= kMaxEntries) {  // bounded: drop what expired, else start afresh
+      for (auto it = cache.begin(); it != cache.end();) it = now >= it->second.expires ? cache.erase(it) : std::next(it);
+      if (cache.size() >= kMaxEntries) cache.clear();
+    }
+    cache[name] = Entry<Answer>{answer, now + std::chrono::seconds(seconds)};
+  }
+
   RawAnswer query(const std::string& name, int type) {
     RawAnswer raw;
     ares_channel channel = nullptr;
@@ -165,8 +248,13 @@ class CaresResolver final : public Resolver {
   }
 
   ResolverOptions options_;
+  std::mutex cache_mu_;
+  Cache<MxAnswer> mx_cache_;
+  Cache<AddressAnswer> address_cache_;
 };
 }  // namespace
+
+std::optional<std::uint32_t> answer_ttl(const std::vector<unsigned char>& packet) { return min_answer_ttl(packet); }
 
 std::unique_ptr<Resolver> make_cares_resolver(const ResolverOptions& options) {
   return std::make_unique<CaresResolver>(options);

@@ -3,7 +3,9 @@
 // implementation uses c-ares; tests inject a static one or run dnsmasq on loopback.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,7 +51,12 @@ struct ResolverOptions {
   std::vector<std::string> servers;  // "host:port"; empty = the system resolver (resolv.conf)
   int timeout_ms = 2000;
   int tries = 2;
+  /// Found MX and address answers are reused for their TTL, at most this long (0: never).
+  std::uint32_t max_cache_ttl_seconds = 300;
 };
+
+/// The smallest TTL in a DNS response's answer section (nothing if malformed or empty).
+std::optional<std::uint32_t> answer_ttl(const std::vector<unsigned char>& packet);
 
 std::unique_ptr<Resolver> make_cares_resolver(const ResolverOptions& options);
 

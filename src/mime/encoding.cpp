@@ -1,5 +1,8 @@
 #include "mime/encoding.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 #include "base/encoding.hpp"
 
 namespace sesame::mime {
@@ -23,57 +26,70 @@ bool lines_within(std::string_view s, std::size_t max) {
 }
 
 std::string crlf(std::string_view text) {
+  // memchr for each of CR and LF, re-searched only once passed: messages are long runs of
+  // plain characters, and this runs on every send.
   std::string out;
-  out.reserve(text.size() + text.size() / 40);
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const std::size_t j = text.find_first_of("\r\n", i);
-    if (j == std::string_view::npos) {
-      out.append(text.substr(i));
-      break;
-    }
-    out.append(text.substr(i, j - i));
+  out.reserve(text.size() + text.size() / 40 + 2);
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  auto next = [end](const char* from, char c) {
+    const void* hit = from < end ? std::memchr(from, c, std::size_t(end - from)) : nullptr;
+    return hit ? static_cast<const char*>(hit) : end;
+  };
+  const char* cr = next(p, '\r');
+  const char* lf = next(p, '\n');
+  while (p < end) {
+    const char* j = std::min(cr, lf);
+    out.append(p, std::size_t(j - p));
+    if (j == end) break;
     out += "\r\n";
-    i = j + 1;
-    if (text[j] == '\r' && i < text.size() && text[i] == '\n') ++i;
+    p = j + 1;
+    if (*j == '\r' && p < end && *p == '\n') ++p;
+    if (cr < p) cr = next(p, '\r');
+    if (lf < p) lf = next(p, '\n');
   }
   return out;
 }
 
 std::string quoted_printable(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string in = crlf(text);
-  std::string out;
-  out.reserve(in.size() * 11 / 10);
+  const std::string in = crlf(text);
+  // Written through a pointer into a buffer sized for the worst case: every byte as "=XX",
+  // and a soft break ("=" CRLF) after at least 73 characters of each line.
+  std::string out(in.size() * 3 + in.size() / 8 + 16, '\0');
+  char* o = out.data();
   std::size_t line = 0;
-  auto emit = [&](std::string_view piece) {
-    if (line + piece.size() > 75) {  // soft break: "=" CRLF, keeps lines <= 76 (§6.7 rule 5)
-      out += "=\r\n";
-      line = 0;
-    }
-    out += piece;
-    line += piece.size();
-  };
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(in[i]);
-    if (c == '\r' && i + 1 < in.size() && in[i + 1] == '\n') {
-      out += "\r\n";
+  const std::size_t n = in.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned char c = static_cast<unsigned char>(in[i]);
+    if (c == '\r' && i + 1 < n && in[i + 1] == '\n') {
+      *o++ = '\r';
+      *o++ = '\n';
       line = 0;
       ++i;
       continue;
     }
-    bool at_line_end = i + 1 == in.size() || in[i + 1] == '\r';
+    const bool at_line_end = i + 1 == n || in[i + 1] == '\r';
     bool literal = (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !at_line_end);
     // A leading "." is encoded so that no SMTP hop ever needs to dot-stuff our lines.
     if (c == '.' && line == 0) literal = false;
-    if (literal) {
-      char ch = static_cast<char>(c);
-      emit(std::string_view(&ch, 1));
-    } else {
-      char enc[3] = {'=', kHex[c >> 4], kHex[c & 15]};
-      emit(std::string_view(enc, 3));
+    const std::size_t width = literal ? 1 : 3;
+    if (line + width > 75) {  // soft break: "=" CRLF, keeps lines <= 76 (§6.7 rule 5)
+      *o++ = '=';
+      *o++ = '\r';
+      *o++ = '\n';
+      line = 0;
     }
+    if (literal) {
+      *o++ = static_cast<char>(c);
+    } else {
+      *o++ = '=';
+      *o++ = kHex[c >> 4];
+      *o++ = kHex[c & 15];
+    }
+    line += width;
   }
+  out.resize(std::size_t(o - out.data()));
   return out;
 }
 

@@ -27,6 +27,38 @@ TEST(MimeEncoding, QuotedPrintable) {
   EXPECT_EQ(joined, longline);
 }
 
+TEST(MimeEncoding, QuotedPrintableWorstCaseAndDecodesBack) {
+  // Every byte encoded, in lines far longer than 76: the output's bound is reached.
+  std::string all;
+  for (int round = 0; round < 40; ++round)
+    for (int c = 0; c < 256; ++c)
+      if (c != '\r' && c != '\n') all.push_back(static_cast<char>(c));
+  all += "\r\n.\r\n \t\r\nend \t";
+  const std::string qp = quoted_printable(all);
+  EXPECT_TRUE(lines_within(qp, 76));
+  std::string decoded;
+  for (std::size_t i = 0; i < qp.size(); ++i) {
+    if (qp.compare(i, 3, "=\r\n") == 0) {
+      i += 2;
+    } else if (qp[i] == '=') {
+      ASSERT_LT(i + 2, qp.size());
+      decoded.push_back(static_cast<char>(std::stoi(qp.substr(i + 1, 2), nullptr, 16)));
+      i += 2;
+    } else {
+      decoded.push_back(qp[i]);
+    }
+  }
+  EXPECT_EQ(decoded, all);
+}
+
+TEST(MimeEncoding, CrlfNormalizesEveryLineEnd) {
+  EXPECT_EQ(crlf(""), "");
+  EXPECT_EQ(crlf("plain"), "plain");
+  EXPECT_EQ(crlf("a\nb\r\nc\rd\r"), "a\r\nb\r\nc\r\nd\r\n");
+  EXPECT_EQ(crlf("\n\n\r\r\n"), "\r\n\r\n\r\n\r\n");
+  EXPECT_EQ(crlf(std::string(5000, 'x') + "\n" + std::string(3, 'y')), std::string(5000, 'x') + "\r\n" + "yyy");
+}
+
 TEST(MimeEncoding, EncodedWordsNeverSplitCharacters) {
   EXPECT_EQ(encode_words("plain"), "plain");
   std::string s;

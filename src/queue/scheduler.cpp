@@ -68,6 +68,12 @@ void Scheduler::finish(const std::string& domain) {
   if (d.active == 0 && d.ready.empty() && !d.in_rotation) domains_.erase(it);
 }
 
+bool Scheduler::can_start() const {
+  if (running_ >= std::size_t(limits_.global) || rotation_.empty()) return false;
+  auto it = domains_.find(rotation_.front());
+  return it != domains_.end() && !it->second.ready.empty() && it->second.active < limits_.per_domain;
+}
+
 std::optional<double> Scheduler::next_due() const {
   if (timed_.empty()) return std::nullopt;
   return timed_.top().due;

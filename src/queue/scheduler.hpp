@@ -53,6 +53,11 @@ class Scheduler {
   void finish(const std::string& domain);
   /// When the earliest waiting job falls due (nothing when none waits).
   std::optional<double> next_due() const;
+  /// Whether a ready job could start now: under the global limit, and the next domain in
+  /// turn under its own. A hint for waking another worker: the domain behind it may have
+  /// room when this says no, but then jobs of the next domain are running and the worker
+  /// that finishes one takes the next job itself.
+  bool can_start() const;
   /// Jobs waiting (timed or ready), and running.
   std::size_t waiting() const { return timed_.size() + ready_count_; }
   std::size_t running() const { return running_; }

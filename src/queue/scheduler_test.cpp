@@ -45,6 +45,25 @@ TEST(Scheduler, PerDomainLimitLetsOtherDomainsThrough) {
   EXPECT_EQ(third->message_id, "a2");
 }
 
+TEST(Scheduler, CanStartSaysWhetherAnotherWorkerIsNeeded) {
+  Scheduler s({2, 3});
+  EXPECT_FALSE(s.can_start());
+  for (int i = 0; i < 3; ++i) s.add(job("a" + std::to_string(i), "a.test", 0));
+  s.add(job("b0", "b.test", 0));
+  EXPECT_FALSE(s.can_start());  // not yet due: take() promotes
+  ASSERT_TRUE(s.take(1));
+  EXPECT_TRUE(s.can_start());
+  ASSERT_TRUE(s.take(1));
+  EXPECT_TRUE(s.can_start());
+  ASSERT_TRUE(s.take(1));      // the global limit (3) is reached
+  EXPECT_FALSE(s.can_start());
+  s.finish("a.test");
+  EXPECT_TRUE(s.can_start());
+  s.add(job("b1", "b.test", 0));
+  ASSERT_TRUE(s.take(1));
+  EXPECT_FALSE(s.can_start());  // global limit again
+}
+
 TEST(Scheduler, GlobalLimit) {
   Scheduler s({8, 2});
   for (int i = 0; i < 5; ++i) s.add(job("m" + std::to_string(i), "d" + std::to_string(i) + ".test", 0));

@@ -1,6 +1,8 @@
 // RFC 6376 §3.4 canonicalization; the "why" of each step is in the RFC section named.
 #include "mailauth/dkim/canonicalize.hpp"
 
+#include <cstring>
+
 namespace sesame::mailauth::dkim {
 namespace {
 bool wsp(char c) { return c == ' ' || c == '\t'; }
@@ -76,26 +78,37 @@ std::string relaxed_header(std::string_view name, std::string_view raw_value) {
 }
 
 std::string relaxed_body(std::string_view body) {
-  // One pass into one string (messages are signed on the accept path): WSP runs become one
-  // SP, trailing WSP goes, and empty lines at the end are cut off (RFC 6376 §3.4.4).
-  std::string out;
-  out.reserve(body.size() + 2);
+  // One pass into one buffer (messages are signed on the accept path): WSP runs become one
+  // SP, trailing WSP goes, and empty lines at the end are cut off (RFC 6376 §3.4.4). Each
+  // input line gives at most its own length plus CRLF, so twice the input bounds the output
+  // (a body of bare LFs doubles).
+  std::string out(body.size() * 2 + 2, '\0');
+  char* const base = out.data();
+  char* o = base;
   std::size_t keep = 0;  // out's length through the last non-empty line and its CRLF
-  for (std::string_view line : lines_of(body)) {
-    const std::size_t start = out.size();
+  const char* p = body.data();
+  const char* const end = p + body.size();
+  while (p < end) {
+    const char* lf = static_cast<const char*>(std::memchr(p, '\n', std::size_t(end - p)));
+    const char* line_end = lf ? lf : end;
+    if (lf && line_end > p && line_end[-1] == '\r') --line_end;
+    char* const start = o;
     bool pending_space = false;
-    for (char c : line) {
+    for (const char* q = p; q < line_end; ++q) {
+      const char c = *q;
       if (wsp(c)) {
         pending_space = true;
         continue;
       }
-      if (pending_space) out.push_back(' ');
+      if (pending_space) *o++ = ' ';
       pending_space = false;
-      out.push_back(c);
+      *o++ = c;
     }
-    const bool empty = out.size() == start;  // trailing WSP dropped: pending_space is never flushed
-    out += "\r\n";
-    if (!empty) keep = out.size();
+    const bool empty = o == start;  // trailing WSP dropped: pending_space is never flushed
+    *o++ = '\r';
+    *o++ = '\n';
+    if (!empty) keep = std::size_t(o - base);
+    p = lf ? lf + 1 : end;
   }
   out.resize(keep);
   return out;

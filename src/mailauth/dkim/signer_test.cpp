@@ -25,6 +25,9 @@ TEST(DkimCanonicalize, Rfc6376Example) {
   EXPECT_EQ(relaxed_body(""), "");
   EXPECT_EQ(simple_body(""), "\r\n");
   EXPECT_EQ(relaxed_body("a\nb"), "a\r\nb\r\n");  // bare LF as CRLF, final line end added
+  EXPECT_EQ(relaxed_body("\n\n\nx\n\n\n"), "\r\n\r\n\r\nx\r\n");  // bare LFs double: the bound
+  EXPECT_EQ(relaxed_body(" \t \r\n\r\n"), "");
+  EXPECT_EQ(relaxed_body("a  \t b\t\r\n"), "a b\r\n");
 }
 
 TEST(DkimTags, ParsesAndRejects) {
