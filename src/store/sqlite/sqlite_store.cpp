@@ -805,7 +805,9 @@ class SqliteStore final : public Store {
   }
 
   /// PASSIVE checkpoints from a separate connection: they copy what no reader still needs
-  /// and never block writers. Runs every 200 ms while commits happen; a final TRUNCATE
+  /// and never block writers. Runs every second while commits happen (each checkpoint
+  /// costs a DB-file truncate and fsync, and pages rewritten by several commits are copied
+  /// once); a final TRUNCATE
   /// checkpoint at shutdown keeps the WAL file small.
   void checkpoint_loop() {
     auto opened = open_connection(options_, false);
@@ -818,7 +820,7 @@ class SqliteStore final : public Store {
     for (;;) {
       {
         std::unique_lock lk(mu_);
-        cv_checkpoint_.wait_for(lk, std::chrono::milliseconds(200), [&] { return stopping_; });
+        cv_checkpoint_.wait_for(lk, std::chrono::milliseconds(1000), [&] { return stopping_; });
         if (stopping_) break;
       }
       std::uint64_t now = commits_.load();
