@@ -3,9 +3,31 @@
 #include <gtest/gtest.h>
 
 #include "api/codec.hpp"
+#include "api/json_fast.hpp"
 
 namespace sesame::api {
 namespace {
+
+TEST(JsonFast, ReadsWhatNlohmannReads) {
+  const std::string body = R"({"FromEmailAddress":"a@b.test","Destination":{"ToAddresses":["x@y.test"]},)"
+                           R"("Content":{"Simple":{"Subject":{"Data":"caf\u00e9 \"q\" \\ \/ €"},)"
+                           R"("Body":{"Text":{"Data":"line\r\nnext\t"}}}},"N":-0,"M":[1,18446744073,true,null]})";
+  auto fast = parse_json_fast(body, 64);
+  ASSERT_TRUE(fast.has_value());
+  EXPECT_EQ(*fast, json::parse(body));
+  EXPECT_EQ((*fast)["Content"]["Simple"]["Subject"]["Data"], "caf\xc3\xa9 \"q\" \\ / \xe2\x82\xac");
+  EXPECT_TRUE((*fast)["M"][1].is_number_unsigned());
+  EXPECT_TRUE((*fast)["N"].is_number_integer());
+}
+
+TEST(JsonFast, GivesUpOnWhatItLeavesToNlohmannAndOnErrors) {
+  for (const char* text : {"{\"a\":1.5}", "{\"a\":1e3}", "{\"a\":1234567890123456789}", "\"\\ud83d\\ude00\"",
+                           "{\"a\":01}", "{\"a\":\"\x01\"}", "{\"a\":\"\xc0\xaf\"}", "{\"a\":\"\xed\xa0\x80\"}",
+                           "{\"a\":1} x", "{\"a\":1,}", "[1,2", "{\"a\" 1}", "tru", "\"\\x\"", ""})
+    EXPECT_FALSE(parse_json_fast(text, 64).has_value()) << text;
+  EXPECT_TRUE(parse_json_fast("[[[1]]]", 3).has_value());
+  EXPECT_FALSE(parse_json_fast("[[[[1]]]]", 3).has_value());  // deeper than allowed
+}
 
 TEST(QueryCodec, DecodesNestedListsAndEmptyList) {
   auto params = parse_form(

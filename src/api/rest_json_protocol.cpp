@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "api/codec.hpp"
+#include "api/json_fast.hpp"
 #include "base/clock.hpp"
 #include "base/encoding.hpp"
 
@@ -33,7 +34,9 @@ std::vector<std::string_view> split_path(std::string_view path) {
 constexpr double kMaxTimestamp = 253402300799.0;
 bool valid_time(double t) { return t >= 0 && t <= kMaxTimestamp; }
 
-base::Result<json> coerce(const Shape& s, const json& v, const std::string& path, int depth, const DecodeLimits& lim) {
+// Takes the decoded body by reference and moves strings out of it (a message body is the
+// largest value of a request): the body is not used after decoding.
+base::Result<json> coerce(const Shape& s, json& v, const std::string& path, int depth, const DecodeLimits& lim) {
   if (depth > 32) return bad("value nesting too deep at '" + path + "'");
   auto type_error = [&](const char* want) {
     return bad("Value at '" + path + "' must be " + want);
@@ -64,18 +67,18 @@ base::Result<json> coerce(const Shape& s, const json& v, const std::string& path
       if (!v.is_object()) return type_error("a map");
       if (v.size() > lim.max_list_items) return bad("Too many entries at '" + path + "'");
       json out = json::object();
-      for (const auto& [k, item] : v.items()) {
-        SESAME_ASSIGN(auto c, coerce(*s.value, item, path + "." + k, depth + 1, lim));
-        out[k] = std::move(c);
+      for (auto item = v.begin(); item != v.end(); ++item) {
+        SESAME_ASSIGN(auto c, coerce(*s.value, *item, path + "." + item.key(), depth + 1, lim));
+        out[item.key()] = std::move(c);
       }
       return out;
     }
     case ShapeType::kString:
     case ShapeType::kBlob:
       if (!v.is_string()) return type_error("a string");
-      if (s.type == ShapeType::kBlob && !base::base64_decode(v.get<std::string>()))
+      if (s.type == ShapeType::kBlob && !base::base64_decode(v.get_ref<const std::string&>()))
         return bad("Value at '" + path + "' is not valid base64");
-      return v;
+      return std::move(v);
     case ShapeType::kBoolean:
       if (!v.is_boolean()) return type_error("a boolean");
       return v;
@@ -264,8 +267,12 @@ base::Result<json> decode_rest_json(const Operation& op, const RestJsonRouter::M
   json body = json::object();
   std::string_view text = base::trim(request.body);
   if (!text.empty()) {
-    if (json_depth(text) > limits.max_json_depth) return bad("The request body is nested too deeply.");
-    body = json::parse(text, nullptr, false);
+    if (auto fast = parse_json_fast(text, limits.max_json_depth)) {
+      body = std::move(*fast);
+    } else {  // invalid, too deep, or beyond the fast path: nlohmann decides (and words the error)
+      if (json_depth(text) > limits.max_json_depth) return bad("The request body is nested too deeply.");
+      body = json::parse(text, nullptr, false);
+    }
     if (body.is_discarded() || !body.is_object()) return bad("The request body is not a valid JSON object.");
   }
 
