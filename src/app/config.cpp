@@ -191,8 +191,11 @@ base::Result<Config> load_config(const std::string& path) {
     if (c.tls_cert_file.empty() != c.tls_key_file.empty()) return bad("config: tls.cert_file and tls.key_file go together");
   }
   if (auto s = t["store"].as_table()) {
-    SESAME_CHECK(check_keys(*s, "store.", {"durable"}));
+    SESAME_CHECK(check_keys(*s, "store.", {"durable", "commit_delay_us"}));
     c.store_durable = (*s)["durable"].value_or(c.store_durable);
+    c.store_commit_delay_us = int((*s)["commit_delay_us"].value_or(std::int64_t(c.store_commit_delay_us)));
+    if (c.store_commit_delay_us < 0 || c.store_commit_delay_us > 100000)
+      return bad("config: store.commit_delay_us must be between 0 and 100000");
   }
   fill_defaults(c);
   if (c.api_max_body_bytes < 1024) return bad("config: api.max_body_bytes is too small");

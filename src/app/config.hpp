@@ -74,6 +74,7 @@ struct Config {
   std::string tls_key_file;
   // [store]
   bool store_durable = true;
+  int store_commit_delay_us = 1000;  // group commit under load: wait this long for more writes to join a commit
 };
 
 /// Reads `path` (empty = defaults only). Unknown keys are errors, so typos surface.

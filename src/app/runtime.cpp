@@ -43,7 +43,7 @@ base::Result<std::unique_ptr<Runtime>> Runtime::open(const Config& config) {
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return base::make_error(ErrorCode::kInternal, "cannot create data directory " + config.data_dir + ": " + ec.message());
   ::chmod(config.data_dir.c_str(), 0700);
-  SESAME_ASSIGN(r->store_, store::open_sqlite({config.data_dir + "/sesame.db", config.store_durable}));
+  SESAME_ASSIGN(r->store_, store::open_sqlite({config.data_dir + "/sesame.db", config.store_durable, config.store_commit_delay_us}));
   r->resolver_ = dns::make_cares_resolver({config.dns_servers, config.dns_timeout_ms, 2});
   r->keys_ = std::make_unique<mailauth::dkim::KeyStore>(config.data_dir + "/dkim");
   service::Settings settings;

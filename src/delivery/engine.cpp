@@ -461,7 +461,11 @@ struct Engine::Impl {
           committed(out, st);
           std::lock_guard lk(mu);
           if (--pending_writes == 0) writes_cv.notify_all();
-        });
+        },
+        // An outcome lost to a power failure (never to a crash of the process) leaves its
+        // recipients queued: they are attempted again, as when a crash falls between the
+        // remote 250 and this commit. So outcomes need no fsync of their own.
+        store::Store::Durability::kRelaxed);
   }
 
   /// After an outcome's commit (on the store's writer thread).

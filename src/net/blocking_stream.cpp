@@ -169,6 +169,15 @@ long BlockingStream::read_some(char* buf, std::size_t n, double deadline, std::s
       error = e == SSL_ERROR_ZERO_RETURN ? "connection closed by the server" : ssl_error_text();
       return -1;
     }
+    if (wrote_) {
+      // Just after a request its answer cannot be here yet: wait for it first instead of
+      // a recv that fails with EAGAIN (one system call fewer per round trip).
+      wrote_ = false;
+      if (!wait_fd(fd_, POLLIN, deadline)) {
+        error = "timed out waiting for the server";
+        return -1;
+      }
+    }
     ssize_t r = ::recv(fd_, buf, n, 0);
     if (r > 0) return r;
     if (r == 0) {
@@ -208,6 +217,7 @@ bool BlockingStream::write_all(std::string_view bytes, double timeout, std::stri
     }
     ssize_t r = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
     if (r > 0) {
+      wrote_ = true;
       off += std::size_t(r);
       continue;
     }

@@ -41,6 +41,7 @@ class BlockingStream {
   BlockingStream() = default;
   int fd_ = -1;
   void* ssl_ = nullptr;  // SSL*
+  bool wrote_ = false;   // a plain write since the last read: the next read waits first
 };
 
 }  // namespace sesame::net

@@ -465,10 +465,27 @@ bool request_level(const base::Error& e) {
   return (e.code == ErrorCode::kRejected && e.subject != "recipient") || e.code == ErrorCode::kNotFound ||
          e.code == ErrorCode::kPaused || e.code == ErrorCode::kUnavailable || e.code == ErrorCode::kInternal;
 }
+/// A send being prepared is announced to the store until its write is submitted: under
+/// load the store's group commit waits a little for it (SqliteOptions::commit_delay_us).
+class AnnouncedWrite {
+ public:
+  explicit AnnouncedWrite(store::Store& s) : s_(s) { s_.expect_writes(1); }
+  ~AnnouncedWrite() { s_.expect_writes(-1); }
+  AnnouncedWrite(const AnnouncedWrite&) = delete;
+  AnnouncedWrite& operator=(const AnnouncedWrite&) = delete;
+
+ private:
+  store::Store& s_;
+};
 }  // namespace
 
+Result<Sending::Prepared> Sending::prepare_announced(const Caller& c, Submission sub) {
+  AnnouncedWrite announced(s_.store);
+  return prepare(c, std::move(sub));
+}
+
 Result<std::string> Sending::accept(const Caller& c, Submission sub) {
-  SESAME_ASSIGN(auto p, prepare(c, std::move(sub)));
+  SESAME_ASSIGN(auto p, prepare_announced(c, std::move(sub)));
   SESAME_CHECK(s_.store.write([&](store::Txn& t) { return insert_prepared(t, p.record, p.events, p.store_message); }));
   if (!s_.settings.capture && p.store_message) s_.intake->submit(std::move(p.record));
   return p.id;
@@ -501,7 +518,7 @@ Result<std::vector<Result<std::string>>> Sending::accept_bulk(const Caller& c, s
                          });
   };
   auto run = [&](std::size_t i) -> std::optional<base::Error> {
-    auto p = prepare(c, std::move(subs[i]));
+    auto p = prepare_announced(c, std::move(subs[i]));
     if (!p.ok()) {
       std::lock_guard lk(shared.mu);
       results[i] = p.error();
@@ -535,7 +552,7 @@ Result<std::vector<Result<std::string>>> Sending::accept_bulk(const Caller& c, s
 }
 
 void Sending::accept_async(const Caller& c, Submission sub, std::function<void(base::Result<std::string>)> done) {
-  auto prepared = prepare(c, std::move(sub));
+  auto prepared = prepare_announced(c, std::move(sub));
   if (!prepared.ok()) return done(prepared.error());
   auto p = std::make_shared<Prepared>(std::move(prepared).value());
   Services* services = &s_;

@@ -77,6 +77,8 @@ class Sending {
   };
   /// Everything before the commit: checks, MIME, DKIM, the records to write.
   base::Result<Prepared> prepare(const Caller& c, Submission submission);
+  /// prepare(), announced to the store meanwhile (Store::expect_writes).
+  base::Result<Prepared> prepare_announced(const Caller& c, Submission submission);
   base::Status check_quota(const Caller& c, std::size_t recipients, const Quota& q);
   /// The identity document (the address's, else its domain's) that makes `address`
   /// verified for sending; nothing when none does.

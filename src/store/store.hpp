@@ -228,14 +228,30 @@ class Store {
   /// Runs `job` in a durable transaction (group commit: many jobs per fsync) and returns
   /// only after the commit reached stable storage, or with the job's or the commit's error.
   virtual base::Status write(WriteJob job) = 0;
+  /// Announces writes about to be submitted (`delta` > 0: a send is being prepared; < 0:
+  /// it was submitted or gave up). While any are announced, a commit waits a little for
+  /// them (SqliteOptions::commit_delay_us).
+  virtual void expect_writes(int delta) { (void)delta; }
+  /// How an asynchronous write reaches the disk. kSynced: like write(), fsynced before
+  /// `done`. kRelaxed: committed before `done` (a crash of the process loses nothing: the
+  /// WAL is in the page cache), and reaching stable storage with the next synced commit or
+  /// checkpoint (within about a second): a power loss may undo it. For records that are
+  /// redone when lost, such as delivery outcomes (the recipient is attempted again).
+  enum class Durability { kSynced, kRelaxed };
   /// write() without waiting: `done` gets the result on the store's writer thread after
   /// the commit. It must be short and must not call write() (it would wait for itself).
-  virtual void write_async(WriteJob job, std::function<void(base::Status)> done) = 0;
+  virtual void write_async(WriteJob job, std::function<void(base::Status)> done,
+                           Durability durability = Durability::kSynced) = 0;
 };
 
 struct SqliteOptions {
   std::string path;
   bool durable = true;  // synchronous=FULL; tests may relax it
+  /// Group commit under load: while writes are announced as coming (Store::expect_writes),
+  /// the writer waits this long after the first job of a commit for them to join it (fewer
+  /// fsyncs, up to this much more latency per write). Without announced writes it never
+  /// waits. 0: never.
+  int commit_delay_us = 1000;
 };
 
 /// The embedded engine: SQLite in WAL mode, one writer thread batching commits.

@@ -744,8 +744,10 @@ class SqliteStore final : public Store {
     });
   }
 
-  void write_async(WriteJob job, std::function<void(Status)> done) override {
-    Pending p{std::move(job), {}, std::move(done)};
+  void expect_writes(int delta) override { upcoming_.fetch_add(delta, std::memory_order_relaxed); }
+
+  void write_async(WriteJob job, std::function<void(Status)> done, Durability durability = Durability::kSynced) override {
+    Pending p{std::move(job), {}, std::move(done), durability == Durability::kRelaxed};
     {
       std::lock_guard lk(mu_);
       if (!stopping_) {
@@ -777,6 +779,7 @@ class SqliteStore final : public Store {
     WriteJob job;
     std::promise<Status> done;
     std::function<void(Status)> callback;  // write_async: called instead of fulfilling `done`
+    bool relaxed = false;                  // Durability::kRelaxed
     void finish(Status s) {
       if (callback) callback(std::move(s));
       else done.set_value(std::move(s));
@@ -839,6 +842,13 @@ class SqliteStore final : public Store {
         std::unique_lock lk(mu_);
         cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
         if (queue_.empty() && stopping_) return;
+        if (options_.commit_delay_us > 0 && upcoming_.load(std::memory_order_relaxed) > 0 && !stopping_ &&
+            queue_.size() < kMaxJobsPerCommit) {
+          // A plain sleep, not a wait on cv_: every enqueue would wake the writer early.
+          lk.unlock();
+          std::this_thread::sleep_for(std::chrono::microseconds(options_.commit_delay_us));
+          lk.lock();
+        }
         while (!queue_.empty() && batch.size() < kMaxJobsPerCommit) {
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
@@ -853,6 +863,18 @@ class SqliteStore final : public Store {
   void commit_batch(std::vector<Pending>& batch) {
     std::vector<Status> results;
     results.reserve(batch.size());
+    // A batch of relaxed writes only commits without an fsync (synchronous=NORMAL: in WAL
+    // mode the log is synced by the next FULL commit or by the checkpointer before it copies
+    // anything). The level can only change outside a transaction.
+    const bool relaxed = options_.durable && std::all_of(batch.begin(), batch.end(), [](const Pending& p) { return p.relaxed; });
+    if (options_.durable && relaxed != relaxed_now_ &&
+        exec(writer_db_, relaxed ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL").ok())
+      relaxed_now_ = relaxed;
+    if (relaxed_now_ && !relaxed) {  // could not go back to FULL: fail rather than under-promise
+      Status e = base::make_error(ErrorCode::kInternal, "store: cannot restore synchronous=FULL");
+      for (auto& p : batch) p.finish(e);
+      return;
+    }
     Status begin = run(writer_, "BEGIN IMMEDIATE");
     if (!begin.ok()) {
       for (auto& p : batch) p.finish(begin.error());
@@ -912,6 +934,8 @@ class SqliteStore final : public Store {
   std::mutex mu_;
   std::condition_variable cv_;
   std::condition_variable cv_checkpoint_;
+  std::atomic<int> upcoming_{0};  // writes announced by expect_writes, not yet submitted
+  bool relaxed_now_ = false;  // the writer connection is at synchronous=NORMAL (writer thread only)
   std::atomic<std::uint64_t> commits_{0};
   std::thread checkpointer_;
   std::deque<Pending> queue_;

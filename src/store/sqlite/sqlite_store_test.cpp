@@ -147,6 +147,29 @@ TEST_F(SqliteStoreTest, WriteAsyncCallsBackAfterTheCommit) {
   EXPECT_TRUE(got.value().has_value());
 }
 
+TEST_F(SqliteStoreTest, RelaxedAndSyncedWritesInterleave) {
+  // Relaxed writes commit without their own fsync; synced ones around them still commit
+  // (the writer switches the connection's level between transactions), and all survive a
+  // reopen (a process restart).
+  constexpr int kWrites = 200;
+  std::vector<std::promise<base::Status>> done(kWrites);
+  for (int i = 0; i < kWrites; ++i) {
+    auto job = [i](Txn& t) { return t.put(key("k" + std::to_string(i)), "{}", 1); };
+    if (i % 3 == 0) {
+      done[i].set_value(store_->write(job));
+    } else {
+      store_->write_async(job, [&done, i](base::Status s) { done[i].set_value(s); }, Store::Durability::kRelaxed);
+    }
+  }
+  for (auto& d : done) EXPECT_TRUE(d.get_future().get().ok());
+  reopen();
+  for (int i = 0; i < kWrites; ++i) {
+    auto got = store_->get(key("k" + std::to_string(i)));
+    ASSERT_TRUE(got.ok());
+    EXPECT_TRUE(got.value().has_value()) << i;
+  }
+}
+
 TEST_F(SqliteStoreTest, MigratesADatabaseFromBeforeDelivery) {
   // The schema of the first release: recipients without delivery columns, messages without
   // `mail`, user_version 0, and a message accepted in capture mode ('queued' then).
