@@ -11,7 +11,7 @@ PY         := /usr/bin/python3
 # Build and test dependencies, all from Debian 12's archive.
 DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config git ca-certificates openssl \
   libboost1.81-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libfmt-dev libspdlog-dev \
-  libtomlplusplus-dev libc-ares-dev libgtest-dev libgmock-dev \
+  libtomlplusplus-dev libc-ares-dev libgoogle-perftools-dev libgtest-dev libgmock-dev \
   awscli python3-boto3 python3-botocore python3-cryptography python3-prometheus-client python3-dkim python3-dnspython python3-aiosmtpd dnsmasq-base swaks libnet-ssleay-perl libauthen-sasl-perl
 
 .PHONY: all deps js-deps configure build run test unit e2e asan fuzz bench clean
