@@ -10,6 +10,8 @@
 # unreachable destination. Postfix's configuration follows ../shared/peers/postfix.sh.
 # Env: N=10000 RUNS=3 SESS=20 CONNS=$SESS (the same concurrency for both) RATE_P99=1000 P99_SECS=10 MEMORY=1 QUEUED=200000
 #      PEER=0 skips Postfix (quick iterations on Sesame alone; no ratio)
+#      REPLAY=1 (default): each load connection signs its first request and replays its bytes
+#      (the issue allows a replayable pre-signed request); Sesame verifies every one. 0: sign each.
 #      API_WORKERS=16 MX_CONNS=8: Sesame's [api] worker_threads and [delivery] max_connections_per_domain
 #      SESAME_EXTRA_TOML: appended to Sesame's config (experiments, e.g. $'[store]\ndurable = false')
 #      INGRESS=smtp: Sesame is fed by smtp-source too (SMTP submission from a trusted loopback
@@ -20,7 +22,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
 BUILD=${BUILD:-$root/build}; N=${N:-10000}; RUNS=${RUNS:-3}; SESS=${SESS:-20}; CONNS=${CONNS:-$SESS}
 INGRESS=${INGRESS:-api}; [ "$INGRESS" = smtp ] && { MEMORY=0; RATE_P99=0; }
-RATE_P99=${RATE_P99:-1000}; P99_SECS=${P99_SECS:-10}; MEMORY=${MEMORY:-1}; QUEUED=${QUEUED:-200000}; PEER=${PEER:-1}
+REPLAY=${REPLAY:-1}; RATE_P99=${RATE_P99:-1000}; P99_SECS=${P99_SECS:-10}; MEMORY=${MEMORY:-1}; QUEUED=${QUEUED:-200000}; PEER=${PEER:-1}
 LOAD=$BUILD/bench/api_load; SESAME=${SESAME:-$BUILD/src/sesame}; PY=/usr/bin/python3
 for b in /usr/sbin/postfix /usr/sbin/smtp-source /usr/sbin/smtp-sink /usr/sbin/opendkim /usr/sbin/opendkim-genkey /usr/sbin/dnsmasq; do
   [ -x "$b" ] || { echo "missing $b: make bench installs postfix opendkim opendkim-tools dnsmasq-base" >&2; exit 1; }
@@ -116,7 +118,7 @@ sesame_run() {  # n -> "e2e_s cpu_ms_per_msg accept_line"
   start_sink
   c0=$(cpu "$SESAME_PID"); s0=$(ctxsw "$SESAME_PID"); t0=$(now)
   if [ "$INGRESS" = smtp ]; then line="accept_s=$(source_run "$SMTPP" "$n")"
-  else line=$(SEND_TO=rcpt@sink.test SEND_FROM=sender@bench.test "$LOAD" "127.0.0.1:$SPORT" v2-send-email "$CONNS" "$n" 600 "$acct" "$secret" "r$RANDOM" || true); fi
+  else line=$(REPLAY=$REPLAY SEND_TO=rcpt@sink.test SEND_FROM=sender@bench.test "$LOAD" "127.0.0.1:$SPORT" v2-send-email "$CONNS" "$n" 600 "$acct" "$secret" "r$RANDOM" || true); fi
   wait_sink "$work/sink.count" "$n" 300 || echo "  sesame: sink got $(sink_count "$work/sink.count")/$n" >&2
   t1=$(now); c1=$(cpu "$SESAME_PID"); s1=$(ctxsw "$SESAME_PID")
   stop_sink
@@ -257,11 +259,8 @@ fi
 if [ "$MEMORY" = 1 ]; then
   stop_pid "$SESAME_PID"
   DEAD=$(free_port)
-  sed -i "s/^mx_port = .*/mx_port = $DEAD/" "$work/sesame.toml"
-  cat >> "$work/sesame.toml" <<TOML
-retry_base_seconds = 3600
-retry_max_interval_seconds = 3600
-TOML
+  # Inside [delivery] (appending at the end would land in whichever table comes last).
+  sed -i "s/^mx_port = .*/mx_port = $DEAD\nretry_base_seconds = 3600\nretry_max_interval_seconds = 3600/" "$work/sesame.toml"
   "$SESAME" serve --config "$work/sesame.toml" 2>>"$work/sesame.log" & SESAME_PID=$!; pids+=($SESAME_PID)
   wait_port "$SPORT"
   rss0=$(awk '/VmRSS/{print $2}' "/proc/$SESAME_PID/status")

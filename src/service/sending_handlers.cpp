@@ -194,7 +194,9 @@ void register_sending(HandlerTable& t, Services& s) {
 
   t.add(Api::kV2, "SendEmail", [sending, &s](const Caller& c, const json& in) -> Result<json> {
     Submission sub = envelope("SendEmail", true, in, in.value("Destination", json::object()));
-    const json content = in.value("Content", json::object());
+    static const json kNoContent = json::object();
+    const auto found = in.find("Content");  // read in place: it holds the message body
+    const json& content = found != in.end() && found->is_object() ? *found : kNoContent;
     if (content.contains("Template")) {
       const json& tpl = content["Template"];
       SESAME_ASSIGN(auto compiled, v2_template(s, c, tpl));
