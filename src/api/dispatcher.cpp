@@ -2,6 +2,10 @@
 // decoding and validation, handler call, encoding. Errors map once through errors.cpp.
 #include "api/dispatcher.hpp"
 
+#include <atomic>
+#include <future>
+#include <memory>
+
 #include "api/errors.hpp"
 #include "base/encoding.hpp"
 #include "base/ids.hpp"
@@ -152,21 +156,24 @@ base::HttpResponse Dispatcher::edge_error(int status, const std::string& message
   return error_response(api, code, message, status, status < 500, base::uuid_v4());
 }
 
-base::HttpResponse Dispatcher::handle(const base::HttpRequest& req) {
+void Dispatcher::handle_async(const base::HttpRequest& req, std::function<void(base::HttpResponse)> respond) {
+  // Every early answer below goes through `respond`; the handler's answer may come later.
+  auto early = [&](base::HttpResponse r) { respond(std::move(r)); };
   const std::string request_id = base::uuid_v4();
   auto [path, query] = split_target(req.target);
   Api api = api_of(req, path);
   if (api == Api::kV1 && path != "/") {
-    return error_response(Api::kV2, "UnknownOperationException", "No operation is served at " + std::string(path), 404,
-                          true, request_id);
+    return early(error_response(Api::kV2, "UnknownOperationException", "No operation is served at " + std::string(path),
+                                404, true, request_id));
   }
 
   AuthRejection rejection{};
   base::Result<std::optional<Principal>> principal = std::optional<Principal>();
   if (is_sns_link(req, path)) {
     // The ARN in the link says whose subscription it is; the handler checks the token.
-    auto p = link_principal(req.query_param(req.query_param("Action") == "Unsubscribe" ? "SubscriptionArn" : "TopicArn"));
-    if (!p) return error_response(api, "InvalidParameter", "Invalid parameter: TopicArn", 400, true, request_id);
+    auto p =
+        link_principal(req.query_param(req.query_param("Action") == "Unsubscribe" ? "SubscriptionArn" : "TopicArn"));
+    if (!p) return early(error_response(api, "InvalidParameter", "Invalid parameter: TopicArn", 400, true, request_id));
     principal = std::optional<Principal>(*p);
   } else {
     principal = (api == Api::kSns ? sns_verifier_ : verifier_).verify(req, &rejection);
@@ -174,43 +181,60 @@ base::HttpResponse Dispatcher::handle(const base::HttpRequest& req) {
   if (!principal.ok()) {
     base::log().error("request {}: key lookup failed: {}", request_id, principal.error().message);
     WireError w = to_wire(api, principal.error());
-    return error_response(api, w.code, "Internal server error", w.status, w.sender_fault, request_id);
+    return early(error_response(api, w.code, "Internal server error", w.status, w.sender_fault, request_id));
   }
   if (!principal.value()) {
     WireError w = to_wire(api, rejection);
-    return error_response(api, w.code, w.message, w.status, true, request_id);
+    return early(error_response(api, w.code, w.message, w.status, true, request_id));
   }
 
   auto decoded = decode(req, api);
   if (!decoded.ok()) {
     const base::Error& e = decoded.error();
-    if (e.subject == "InvalidAction") return error_response(api, "InvalidAction", e.message, 400, true, request_id);
+    if (e.subject == "InvalidAction")
+      return early(error_response(api, "InvalidAction", e.message, 400, true, request_id));
     if (e.message == "MissingAction")
-      return error_response(api, "MissingAction", "The request must contain the parameter Action.", 400, true, request_id);
+      return early(error_response(api, "MissingAction", "The request must contain the parameter Action.", 400, true,
+                                  request_id));
     if (e.subject == "UnknownOperation")
-      return error_response(api, "UnknownOperationException", e.message, 404, true, request_id);
+      return early(error_response(api, "UnknownOperationException", e.message, 404, true, request_id));
     WireError w = to_wire(api, e);
-    return error_response(api, w.code, w.message, w.status, w.sender_fault, request_id);
+    return early(error_response(api, w.code, w.message, w.status, w.sender_fault, request_id));
   }
   const Operation& op = *decoded->op;
   if (auto e = api == Api::kSns ? std::nullopt : ses_precheck(api == Api::kV1, op, decoded->input)) {
     WireError w = to_wire(api, *e);
-    return error_response(api, w.code, w.message, w.status, true, request_id);
+    return early(error_response(api, w.code, w.message, w.status, true, request_id));
   }
   if (op.input) {
     if (auto msg = validate(*op.input, decoded->input)) {
       WireError w = to_wire(api, base::make_error(base::ErrorCode::kValidation, *msg));
-      return error_response(api, w.code, w.message, w.status, true, request_id);
+      return early(error_response(api, w.code, w.message, w.status, true, request_id));
     }
   }
   const service::Handler* handler = handlers_.find(api, op.name);
-  if (!handler) {
+  const service::AsyncHandler* async_handler = handler ? nullptr : handlers_.find_async(api, op.name);
+  if (!handler && !async_handler) {
     WireError w = to_wire(api, base::make_error(base::ErrorCode::kNotImplemented, ""));
-    return error_response(api, w.code, "Sesame does not implement the operation " + op.name + " yet.", w.status,
-                          false, request_id);
+    return early(error_response(api, w.code, "Sesame does not implement the operation " + op.name + " yet.", w.status,
+                                false, request_id));
   }
   service::Caller caller{principal.value()->account_id, principal.value()->region, principal.value()->access_key_id,
                          req.remote_ip};
+  Call call{api, &op, request_id};
+  if (async_handler) {
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    service::Respond done = [this, call, respond, answered](base::Result<json> out) {
+      if (!answered->exchange(true)) respond(answer(call, std::move(out)));
+    };
+    try {
+      (*async_handler)(caller, decoded->input, done);
+    } catch (const std::exception& ex) {
+      base::log().error("request {} {}: handler threw: {}", request_id, op.name, ex.what());
+      done(base::make_error(base::ErrorCode::kInternal, "Internal server error"));
+    }
+    return;
+  }
   base::Result<json> out = base::make_error(base::ErrorCode::kInternal, "handler failed");
   try {
     out = (*handler)(caller, decoded->input);
@@ -219,6 +243,13 @@ base::HttpResponse Dispatcher::handle(const base::HttpRequest& req) {
     base::log().error("request {} {}: handler threw: {}", request_id, op.name, ex.what());
     out = base::make_error(base::ErrorCode::kInternal, "Internal server error");
   }
+  respond(answer(call, std::move(out)));
+}
+
+base::HttpResponse Dispatcher::answer(const Call& call, base::Result<json> out) const {
+  const Api api = call.api;
+  const Operation& op = *call.op;
+  const std::string& request_id = call.request_id;
   if (!out.ok()) {
     WireError w = to_wire(api, out.error());
     if (w.status >= 500 && w.status != 501) {
@@ -239,6 +270,13 @@ base::HttpResponse Dispatcher::handle(const base::HttpRequest& req) {
     r.body = encode_json_output(op.output, out.value());
   }
   return r;
+}
+
+base::HttpResponse Dispatcher::handle(const base::HttpRequest& req) {
+  std::promise<base::HttpResponse> answered;
+  auto future = answered.get_future();
+  handle_async(req, [&answered](base::HttpResponse r) { answered.set_value(std::move(r)); });
+  return future.get();
 }
 
 }  // namespace sesame::api

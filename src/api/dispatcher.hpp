@@ -25,6 +25,10 @@ class Dispatcher {
              DispatcherOptions options = {});
   ~Dispatcher();
 
+  /// Answers `request` through `respond` (exactly once, on any thread; at once unless the
+  /// operation's handler is asynchronous). `request` must stay valid until then.
+  void handle_async(const base::HttpRequest& request, std::function<void(base::HttpResponse)> respond);
+  /// handle_async, waiting for the answer.
   base::HttpResponse handle(const base::HttpRequest& request);
   /// On the request head alone: an auth error response when the request cannot be
   /// authenticated whatever its body (no or malformed Authorization, unknown key).
@@ -38,6 +42,13 @@ class Dispatcher {
 
  private:
   struct Decoded;
+  /// What answering a handler's result needs.
+  struct Call {
+    service::Api api;
+    const Operation* op;
+    std::string request_id;
+  };
+  base::HttpResponse answer(const Call& call, base::Result<json> out) const;
   base::Result<Decoded> decode(const base::HttpRequest& request, service::Api api) const;
   base::HttpResponse error_response(service::Api api, const std::string& code, const std::string& message,
                                     int status, bool sender_fault, const std::string& request_id) const;

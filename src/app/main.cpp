@@ -114,25 +114,36 @@ int serve(const app::Config& cfg) {
   auto is_capture = [](const base::HttpRequest& req) { return req.target.rfind("/_aws/ses", 0) == 0; };
   auto is_verify_link = [](const base::HttpRequest& req) { return req.method == "GET" && req.path() == "/_sesame/verify-email"; };
   auto is_tracking = [](const base::HttpRequest& req) { return req.method == "GET" && req.path().substr(0, 3) == "/t/"; };
+  auto is_local_page = [&](const base::HttpRequest& req) {
+    return is_health(req) || is_metrics(req) || is_verify_link(req) || is_sns_cert(req) || is_tracking(req) ||
+           (cfg.delivery_mode == "capture" && is_capture(req));
+  };
+  // The server's own pages (health, metrics, capture, links, the SNS certificate).
+  auto local_page = [&](const base::HttpRequest& req) -> base::HttpResponse {
+    if (is_health(req)) return base::HttpResponse{200, {{"Content-Type", "text/plain"}}, "ok\n"};
+    if (is_metrics(req)) {
+      if (!metrics_allowed(req)) return base::HttpResponse{403, {{"Content-Type", "text/plain"}}, "forbidden\n"};
+      if (!publisher_ptr) return base::HttpResponse{503, {{"Content-Type", "text/plain"}}, "starting\n"};
+      return base::HttpResponse{200, {{"Content-Type", "text/plain; version=0.0.4"}},
+                                publisher_ptr->metrics() + reputation.metrics() +
+                                    (engine_ptr ? engine_ptr->metrics() : std::string())};
+    }
+    if (cfg.delivery_mode == "capture" && is_capture(req)) return app::capture_view(r.services(), req);
+    if (is_verify_link(req)) return app::verification_link_view(r.services(), req);
+    if (is_tracking(req)) return app::tracking_view(r.services(), req);
+    if (is_sns_cert(req)) return base::HttpResponse{200, {{"Content-Type", "application/x-pem-file"}}, sns_cert_pem};
+    return base::HttpResponse{404, {{"Content-Type", "text/plain"}}, "not found\n"};
+  };
   http::Server server(
       opts,
-      [&](const base::HttpRequest& req) -> base::HttpResponse {
-        if (is_health(req)) return base::HttpResponse{200, {{"Content-Type", "text/plain"}}, "ok\n"};
-        if (is_metrics(req)) {
-          if (!metrics_allowed(req)) return base::HttpResponse{403, {{"Content-Type", "text/plain"}}, "forbidden\n"};
-          if (!publisher_ptr) return base::HttpResponse{503, {{"Content-Type", "text/plain"}}, "starting\n"};
-          return base::HttpResponse{200, {{"Content-Type", "text/plain; version=0.0.4"}},
-                                    publisher_ptr->metrics() + reputation.metrics() +
-                                        (engine_ptr ? engine_ptr->metrics() : std::string())};
-        }
-        if (cfg.delivery_mode == "capture" && is_capture(req)) return app::capture_view(r.services(), req);
-        if (is_verify_link(req)) return app::verification_link_view(r.services(), req);
-        if (is_tracking(req)) return app::tracking_view(r.services(), req);
-        if (is_sns_cert(req)) return base::HttpResponse{200, {{"Content-Type", "application/x-pem-file"}}, sns_cert_pem};
-        return dispatcher.handle(req);
+      [&](const base::HttpRequest& req, http::Respond respond) {
+        // The API answers through `respond` (a send: after its commit, from the store's
+        // writer thread); the server's own pages answer at once.
+        if (!is_local_page(req)) return dispatcher.handle_async(req, std::move(respond));
+        respond(local_page(req));
       },
       [&](const base::HttpRequest& head) -> std::optional<base::HttpResponse> {
-        if (is_health(head) || is_metrics(head) || is_verify_link(head) || is_sns_cert(head) || is_tracking(head) || (cfg.delivery_mode == "capture" && is_capture(head))) return std::nullopt;
+        if (is_local_page(head)) return std::nullopt;
         return dispatcher.precheck(head);
       },
       [&](int status, const std::string& message, const std::string& target) {

@@ -5,16 +5,20 @@
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -36,6 +40,9 @@ struct Server::Impl {
   // touch these counters.
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> stopping{false};
+  // Answers promised to sessions and not yet posted back to `io`: stop() waits for them
+  // (the store always answers), so no answer is ever posted to a destroyed io_context.
+  std::atomic<std::size_t> outstanding{0};
   std::mutex sessions_mu;
   std::set<beast::tcp_stream*> idle;  // sessions waiting for a next request
 
@@ -85,6 +92,33 @@ struct Server::Impl {
     std::lock_guard lk(sessions_mu);
     if (is_idle) idle.insert(s);
     else idle.erase(s);
+  }
+
+  /// Runs the handler on a worker thread; the session resumes on `io` when it answers,
+  /// whichever thread that is on.
+  awaitable<base::HttpResponse> call_handler(const base::HttpRequest& r) {
+    return asio::async_initiate<decltype(asio::use_awaitable), void(base::HttpResponse)>(
+        [this, &r](auto completion) {
+          using Completion = decltype(completion);
+          auto resume = std::make_shared<Completion>(std::move(completion));
+          ++outstanding;
+          asio::post(workers, [this, &r, resume] {
+            auto answered = std::make_shared<std::atomic<bool>>(false);
+            Respond respond = [resume, answered, counter = &outstanding](base::HttpResponse out) {
+              if (answered->exchange(true)) return;  // once
+              auto ex = asio::get_associated_executor(*resume);
+              asio::post(ex, [resume, out = std::move(out)]() mutable { (*resume)(std::move(out)); });
+              --*counter;  // last: stop() may return, and this Impl go, once it reads 0
+            };
+            try {
+              handler(r, respond);
+            } catch (const std::exception& e) {
+              base::log().error("http: handler threw: {}", e.what());
+              respond(base::HttpResponse{500, {{"Content-Type", "text/plain"}}, "internal error\n"});
+            }
+          });
+        },
+        asio::use_awaitable);
   }
 
   awaitable<void> session(tcp::socket socket) {
@@ -168,9 +202,7 @@ struct Server::Impl {
       r.body = std::move(req.body());
       bool keep_alive = req.keep_alive() && !stopping.load();
 
-      base::HttpResponse out = co_await asio::co_spawn(
-          workers.get_executor(),
-          [this, &r]() -> awaitable<base::HttpResponse> { co_return handler(r); }, asio::use_awaitable);
+      base::HttpResponse out = co_await call_handler(r);
 
       auto res = to_beast(std::move(out), req.version(), keep_alive && !stopping.load());
       stream.expires_after(ms(options.request_timeout_seconds));
@@ -180,7 +212,6 @@ struct Server::Impl {
     boost::system::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
-
 };
 
 Server::Server(ServerOptions options, Handler handler, HeadCheck head_check, EdgeError edge_error)
@@ -192,8 +223,9 @@ Server::~Server() { stop(); }
 base::Status Server::start() {
   SESAME_CHECK(net::open_acceptor(impl_->acceptor, impl_->options.listen));
   asio::co_spawn(impl_->io,
-                 net::accept_loop(impl_->acceptor, impl_->stopping, impl_->connections,
-                                  [impl = impl_.get()](tcp::socket s) { return impl->session(std::move(s)); }, "http"),
+                 net::accept_loop(
+                     impl_->acceptor, impl_->stopping, impl_->connections,
+                     [impl = impl_.get()](tcp::socket s) { return impl->session(std::move(s)); }, "http"),
                  asio::detached);
   impl_->threads.emplace_back([this] {
     pthread_setname_np(pthread_self(), "sesame-http-io");
@@ -217,6 +249,8 @@ void Server::stop() {
   for (int i = 0; i < 500 && impl_->connections.load() > 0; ++i)  // bounded: 10 s
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   impl_->io.stop();
+  // Answers still on their way (a commit in progress) post into `io`: it must outlive them.
+  while (impl_->outstanding.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   for (auto& t : impl_->threads)
     if (t.joinable()) t.join();
   impl_->workers.join();

@@ -27,7 +27,11 @@ struct ServerOptions {
   double request_timeout_seconds = 60;
 };
 
-using Handler = std::function<base::HttpResponse(const base::HttpRequest&)>;
+/// Answers a request: called exactly once, from any thread (a send answers from the
+/// store's writer thread after its commit, with no worker waiting for it).
+using Respond = std::function<void(base::HttpResponse)>;
+/// Runs on a worker thread; the request stays valid until `respond` is called.
+using Handler = std::function<void(const base::HttpRequest&, Respond respond)>;
 /// Called with the request head (no body yet): a response here is sent at once and the
 /// body is never read, so unauthenticated clients cannot make the server buffer bodies.
 using HeadCheck = std::function<std::optional<base::HttpResponse>(const base::HttpRequest& head)>;

@@ -63,6 +63,20 @@ Result<json> send(Sending& sending, const Caller& c, Submission sub, const json&
   return json{{"MessageId", id}};
 }
 
+/// send() answering after the commit from the store's writer thread (Sending::accept_async):
+/// the worker that prepared the message is free at once.
+void send_async(Sending& sending, const Caller& c, Result<Submission> sub, const json& in, const char* tags_member,
+                Respond respond) {
+  if (!sub.ok()) return respond(sub.error());
+  sub.value().configuration_set = str(in, "ConfigurationSetName");
+  if (auto st = tags_into(in.value(tags_member, json::array()), "Name", "Value", sub.value().tags); !st.ok())
+    return respond(st.error());
+  sending.accept_async(c, std::move(sub).value(), [respond = std::move(respond)](Result<std::string> id) {
+    if (!id.ok()) return respond(id.error());
+    respond(json{{"MessageId", id.value()}});
+  });
+}
+
 void destinations(const json& d, Submission& s) {
   s.to = strings(d.value("ToAddresses", json::array()));
   s.cc = strings(d.value("CcAddresses", json::array()));
@@ -173,64 +187,74 @@ Result<json> test_render(Services& s, const Caller& c, const json& in) {
 }
 }  // namespace
 
+namespace {
+/// The Submission of a v2 SendEmail (Simple, Raw or Template content).
+Result<Submission> v2_submission(Services& s, const Caller& c, const json& in) {
+  Submission sub = envelope("SendEmail", true, in, in.value("Destination", json::object()));
+  static const json kNoContent = json::object();
+  const auto found = in.find("Content");  // read in place: it holds the message body
+  const json& content = found != in.end() && found->is_object() ? *found : kNoContent;
+  if (content.contains("Template")) {
+    const json& tpl = content["Template"];
+    SESAME_ASSIGN(auto compiled, v2_template(s, c, tpl));
+    SESAME_ASSIGN(auto data, template_data(str(tpl, "TemplateData", "{}")));
+    sub.templated = TemplatedContent{std::move(compiled), std::move(data), headers_of(tpl.value("Headers", json::array()))};
+  } else if (content.contains("Raw")) {
+    SESAME_ASSIGN(auto raw, decode_blob(content["Raw"].value("Data", json())));
+    sub.raw = std::move(raw);
+    // v2 raw: the Destination lists, when given, are the envelope.
+    for (auto* l : {&sub.cc, &sub.bcc}) sub.to.insert(sub.to.end(), l->begin(), l->end());
+    sub.cc.clear();
+    sub.bcc.clear();
+  } else if (content.contains("Simple")) {
+    const json& simple = content["Simple"];
+    SimpleContent sc = subject_and_body(simple);
+    for (const auto& h : simple.value("Headers", json::array())) sc.headers.emplace_back(str(h, "Name"), str(h, "Value"));
+    for (const auto& a : simple.value("Attachments", json::array())) {
+      mime::Attachment att;
+      att.file_name = str(a, "FileName");
+      att.content_type = str(a, "ContentType");
+      att.inline_disposition = str(a, "ContentDisposition") == "INLINE";
+      att.content_id = str(a, "ContentId");
+      att.description = str(a, "ContentDescription");
+      std::string cte = str(a, "ContentTransferEncoding", "BASE64");
+      att.transfer_encoding = cte == "QUOTED_PRINTABLE" ? "quoted-printable" : cte == "SEVEN_BIT" ? "7bit" : "base64";
+      SESAME_ASSIGN(auto bytes, decode_blob(a.value("RawContent", json())));
+      att.raw = std::move(bytes);
+      sc.attachments.push_back(std::move(att));
+    }
+    sub.simple = std::move(sc);
+  } else {
+    return base::make_error(ErrorCode::kInvalidParameter, "Content must have Simple, Raw or Template.");
+  }
+  return sub;
+}
+}  // namespace
+
 void register_sending(HandlerTable& t, Services& s) {
   auto sending = std::make_shared<Sending>(s);
 
-  t.add(Api::kV1, "SendEmail", [sending](const Caller& c, const json& in) -> Result<json> {
+  t.add_async(Api::kV1, "SendEmail", [sending](const Caller& c, const json& in, Respond respond) {
     Submission sub = envelope("SendEmail", false, in, in.value("Destination", json::object()));
     sub.simple = subject_and_body(in.value("Message", json::object()));
-    return send(*sending, c, std::move(sub), in, "Tags");
+    send_async(*sending, c, std::move(sub), in, "Tags", std::move(respond));
   });
 
-  t.add(Api::kV1, "SendRawEmail", [sending](const Caller& c, const json& in) -> Result<json> {
-    Submission sub;
-    sub.operation = "SendRawEmail";
-    sub.source = str(in, "Source");
-    sub.to = strings(in.value("Destinations", json::array()));
-    SESAME_ASSIGN(auto raw, decode_blob(in.value("RawMessage", json::object()).value("Data", json())));
-    sub.raw = std::move(raw);
-    return send(*sending, c, std::move(sub), in, "Tags");
-  });
-
-  t.add(Api::kV2, "SendEmail", [sending, &s](const Caller& c, const json& in) -> Result<json> {
-    Submission sub = envelope("SendEmail", true, in, in.value("Destination", json::object()));
-    static const json kNoContent = json::object();
-    const auto found = in.find("Content");  // read in place: it holds the message body
-    const json& content = found != in.end() && found->is_object() ? *found : kNoContent;
-    if (content.contains("Template")) {
-      const json& tpl = content["Template"];
-      SESAME_ASSIGN(auto compiled, v2_template(s, c, tpl));
-      SESAME_ASSIGN(auto data, template_data(str(tpl, "TemplateData", "{}")));
-      sub.templated = TemplatedContent{std::move(compiled), std::move(data), headers_of(tpl.value("Headers", json::array()))};
-    } else if (content.contains("Raw")) {
-      SESAME_ASSIGN(auto raw, decode_blob(content["Raw"].value("Data", json())));
+  t.add_async(Api::kV1, "SendRawEmail", [sending](const Caller& c, const json& in, Respond respond) {
+    auto sub = [&]() -> Result<Submission> {
+      Submission sub;
+      sub.operation = "SendRawEmail";
+      sub.source = str(in, "Source");
+      sub.to = strings(in.value("Destinations", json::array()));
+      SESAME_ASSIGN(auto raw, decode_blob(in.value("RawMessage", json::object()).value("Data", json())));
       sub.raw = std::move(raw);
-      // v2 raw: the Destination lists, when given, are the envelope.
-      for (auto* l : {&sub.cc, &sub.bcc}) sub.to.insert(sub.to.end(), l->begin(), l->end());
-      sub.cc.clear();
-      sub.bcc.clear();
-    } else if (content.contains("Simple")) {
-      const json& simple = content["Simple"];
-      SimpleContent sc = subject_and_body(simple);
-      for (const auto& h : simple.value("Headers", json::array())) sc.headers.emplace_back(str(h, "Name"), str(h, "Value"));
-      for (const auto& a : simple.value("Attachments", json::array())) {
-        mime::Attachment att;
-        att.file_name = str(a, "FileName");
-        att.content_type = str(a, "ContentType");
-        att.inline_disposition = str(a, "ContentDisposition") == "INLINE";
-        att.content_id = str(a, "ContentId");
-        att.description = str(a, "ContentDescription");
-        std::string cte = str(a, "ContentTransferEncoding", "BASE64");
-        att.transfer_encoding = cte == "QUOTED_PRINTABLE" ? "quoted-printable" : cte == "SEVEN_BIT" ? "7bit" : "base64";
-        SESAME_ASSIGN(auto bytes, decode_blob(a.value("RawContent", json())));
-        att.raw = std::move(bytes);
-        sc.attachments.push_back(std::move(att));
-      }
-      sub.simple = std::move(sc);
-    } else {
-      return base::make_error(ErrorCode::kInvalidParameter, "Content must have Simple, Raw or Template.");
-    }
-    return send(*sending, c, std::move(sub), in, "EmailTags");
+      return sub;
+    }();
+    send_async(*sending, c, std::move(sub), in, "Tags", std::move(respond));
+  });
+
+  t.add_async(Api::kV2, "SendEmail", [sending, &s](const Caller& c, const json& in, Respond respond) {
+    send_async(*sending, c, v2_submission(s, c, in), in, "EmailTags", std::move(respond));
   });
 
   t.add(Api::kV1, "SendTemplatedEmail", [sending, &s](const Caller& c, const json& in) -> Result<json> {
