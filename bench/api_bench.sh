@@ -7,7 +7,7 @@
 #   read:  Sesame v2 GetAccount            | moto: v1 GetSendQuota (moto has no v2 GetAccount)
 #   write: Sesame v2 CreateEmailTemplate   | moto: v1 CreateTemplate (moto has no v2 CreateEmailTemplate)
 #   and, for a like-for-like ratio, both servers on v1 GetSendQuota and v1 CreateTemplate.
-# Env: RUNS=3 CALLS=20000 SECS=10 CONNS=8 MOTO_PYTHON=python3 (a Python with moto installed)
+# Env: RUNS=3 CALLS=20000 SECS=10 CONNS=8 API_WORKERS=16 MOTO_PYTHON=python3 (a Python with moto installed)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
 BUILD=${BUILD:-$root/build}; RUNS=${RUNS:-3}; CALLS=${CALLS:-20000}; SECS=${SECS:-10}; CONNS=${CONNS:-8}
@@ -22,7 +22,7 @@ source "$here/lib.sh"
 
 
 sport=$(free_port)
-sesame_config "$work/data" "$sport" > "$work/sesame.toml"
+sesame_config "$work/data" "$sport" "worker_threads = ${API_WORKERS:-16}"$'\n' > "$work/sesame.toml"
 "$SESAME" serve --config "$work/sesame.toml" 2>"$work/sesame.log" & pids+=($!)
 sesame_pid=$!
 wait_http "$sport" _sesame/health
