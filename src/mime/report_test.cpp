@@ -110,6 +110,12 @@ TEST(Virus, FindsTheEicarTestFileRawOrInBase64Parts) {
   clean.replace(clean.find("WDVP"), 4, "QUFB");
   EXPECT_FALSE(carries_test_virus(clean));
   EXPECT_FALSE(carries_test_virus("Subject: EICAR\r\n\r\nthe EICAR test file is not here\r\n"));
+  // Runs of the pattern's own characters, and the file at the very start and end.
+  const std::string xs(1 << 20, 'X');
+  EXPECT_FALSE(carries_test_virus("Subject: x\r\n\r\n" + xs + "\r\n"));
+  EXPECT_TRUE(carries_test_virus("Subject: x\r\n\r\n" + xs + eicar));
+  EXPECT_TRUE(carries_test_virus(eicar + xs));
+  EXPECT_FALSE(carries_test_virus(eicar.substr(0, eicar.size() - 1) + "X" + xs));
 }
 
 }  // namespace
