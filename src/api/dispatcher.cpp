@@ -225,7 +225,14 @@ void Dispatcher::handle_async(const base::HttpRequest& req, std::function<void(b
   if (async_handler) {
     auto answered = std::make_shared<std::atomic<bool>>(false);
     service::Respond done = [this, call, respond, answered](base::Result<json> out) {
-      if (!answered->exchange(true)) respond(answer(call, std::move(out)));
+      base::HttpResponse r;
+      try {
+        r = answer(call, std::move(out));
+      } catch (const std::exception& ex) {  // never leave a request unanswered
+        base::log().error("request {} {}: answering failed: {}", call.request_id, call.op->name, ex.what());
+        r = error_response(call.api, "InternalFailure", "Internal server error", 500, false, call.request_id);
+      }
+      if (!answered->exchange(true)) respond(std::move(r));
     };
     try {
       (*async_handler)(caller, decoded->input, done);

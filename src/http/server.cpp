@@ -20,6 +20,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -100,14 +101,26 @@ struct Server::Impl {
     return asio::async_initiate<decltype(asio::use_awaitable), void(base::HttpResponse)>(
         [this, &r](auto completion) {
           using Completion = decltype(completion);
-          auto resume = std::make_shared<Completion>(std::move(completion));
+          // The completion is moved out, once, into what is posted to `io`: a copy of
+          // `respond` kept by whoever answered (a store batch) never owns the session.
+          struct Pending {
+            std::mutex mu;
+            std::optional<Completion> completion;
+          };
+          auto pending = std::make_shared<Pending>();
+          pending->completion.emplace(std::move(completion));
           ++outstanding;
-          asio::post(workers, [this, &r, resume] {
-            auto answered = std::make_shared<std::atomic<bool>>(false);
-            Respond respond = [resume, answered, counter = &outstanding](base::HttpResponse out) {
-              if (answered->exchange(true)) return;  // once
-              auto ex = asio::get_associated_executor(*resume);
-              asio::post(ex, [resume, out = std::move(out)]() mutable { (*resume)(std::move(out)); });
+          asio::post(workers, [this, &r, pending] {
+            Respond respond = [pending, counter = &outstanding](base::HttpResponse out) {
+              std::optional<Completion> c;
+              {
+                std::lock_guard lk(pending->mu);
+                if (!pending->completion) return;  // answered already
+                c.emplace(std::move(*pending->completion));
+                pending->completion.reset();
+              }
+              auto ex = asio::get_associated_executor(*c);
+              asio::post(ex, [c = std::move(*c), out = std::move(out)]() mutable { std::move(c)(std::move(out)); });
               --*counter;  // last: stop() may return, and this Impl go, once it reads 0
             };
             try {
@@ -249,10 +262,11 @@ void Server::stop() {
   for (int i = 0; i < 500 && impl_->connections.load() > 0; ++i)  // bounded: 10 s
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   impl_->io.stop();
-  // Answers still on their way (a commit in progress) post into `io`: it must outlive them.
-  while (impl_->outstanding.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   for (auto& t : impl_->threads)
     if (t.joinable()) t.join();
+  // Nothing starts a request any more (the I/O thread is gone). Answers still on their way
+  // (a commit in progress) post into `io`, which must outlive them; the store always answers.
+  while (impl_->outstanding.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   impl_->workers.join();
 }
 

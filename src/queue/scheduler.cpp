@@ -69,9 +69,16 @@ void Scheduler::finish(const std::string& domain) {
 }
 
 bool Scheduler::can_start() const {
-  if (running_ >= std::size_t(limits_.global) || rotation_.empty()) return false;
-  auto it = domains_.find(rotation_.front());
-  return it != domains_.end() && !it->second.ready.empty() && it->second.active < limits_.per_domain;
+  if (running_ >= std::size_t(limits_.global)) return false;
+  // The next domains in turn (a bounded look: a domain further back that could start is
+  // taken by the next worker to finish, or by the waiting workers' timed wake-up).
+  std::size_t looked = 0;
+  for (const auto& name : rotation_) {
+    if (++looked > 16) break;
+    auto it = domains_.find(name);
+    if (it != domains_.end() && !it->second.ready.empty() && it->second.active < limits_.per_domain) return true;
+  }
+  return false;
 }
 
 std::optional<double> Scheduler::next_due() const {

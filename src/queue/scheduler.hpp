@@ -53,10 +53,10 @@ class Scheduler {
   void finish(const std::string& domain);
   /// When the earliest waiting job falls due (nothing when none waits).
   std::optional<double> next_due() const;
-  /// Whether a ready job could start now: under the global limit, and the next domain in
-  /// turn under its own. A hint for waking another worker: the domain behind it may have
-  /// room when this says no, but then jobs of the next domain are running and the worker
-  /// that finishes one takes the next job itself.
+  /// Whether a ready job could start now: under the global limit, and one of the next 16
+  /// domains in turn under its own. A hint for waking another worker: a domain further back
+  /// may have room when this says no; the next worker to finish a job, or the waiting
+  /// workers' timed wake-up (at most a second), takes it.
   bool can_start() const;
   /// Jobs waiting (timed or ready), and running.
   std::size_t waiting() const { return timed_.size() + ready_count_; }

@@ -64,6 +64,20 @@ TEST(Scheduler, CanStartSaysWhetherAnotherWorkerIsNeeded) {
   EXPECT_FALSE(s.can_start());  // global limit again
 }
 
+TEST(Scheduler, CanStartLooksPastADomainAtItsLimit) {
+  Scheduler s({1, 8});
+  for (const char* id : {"a0", "a1"}) s.add(job(id, "a.test", 0));
+  for (const char* id : {"b0", "b1"}) s.add(job(id, "b.test", 0.5));  // promoted after a.test: a.test is first in turn
+  ASSERT_TRUE(s.take(1));
+  ASSERT_TRUE(s.take(1));
+  EXPECT_FALSE(s.can_start());  // both domains at their limit of one
+  s.finish("b.test");           // b.test has room again; a.test (at its limit) is next in turn
+  EXPECT_TRUE(s.can_start());
+  auto next = s.take(1);
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->domain, "b.test");
+}
+
 TEST(Scheduler, GlobalLimit) {
   Scheduler s({8, 2});
   for (int i = 0; i < 5; ++i) s.add(job("m" + std::to_string(i), "d" + std::to_string(i) + ".test", 0));
