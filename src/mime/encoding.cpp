@@ -54,42 +54,55 @@ std::string crlf(std::string_view text) {
 std::string quoted_printable(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   const std::string in = crlf(text);
-  // Written through a pointer into a buffer sized for the worst case: every byte as "=XX",
-  // and a soft break ("=" CRLF) after at least 73 characters of each line.
-  std::string out(in.size() * 3 + in.size() / 8 + 16, '\0');
-  char* o = out.data();
+  // Written through a pointer: before each block of input, the buffer grows to hold that
+  // block's worst case (every byte as "=XX", and a soft break "=" CRLF after at least 73
+  // characters of a line), so a large message never needs its whole worst case at once.
+  constexpr std::size_t kBlock = 4096;
+  std::string out;
+  std::size_t used = 0;
   std::size_t line = 0;
   const std::size_t n = in.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    const unsigned char c = static_cast<unsigned char>(in[i]);
-    if (c == '\r' && i + 1 < n && in[i + 1] == '\n') {
-      *o++ = '\r';
-      *o++ = '\n';
-      line = 0;
+  std::size_t i = 0;
+  while (i < n) {
+    const std::size_t block_end = std::min(n, i + kBlock);
+    // +16: a CRLF may end one byte past the block.
+    const std::size_t need = used + (block_end - i) * 3 + (block_end - i) / 8 + 16;
+    if (out.size() < need) out.resize(std::max(need, std::min(out.size() * 2, need + n)));
+    char* const base = out.data();
+    char* o = base + used;
+    while (i < block_end) {
+      const unsigned char c = static_cast<unsigned char>(in[i]);
+      if (c == '\r' && i + 1 < n && in[i + 1] == '\n') {
+        *o++ = '\r';
+        *o++ = '\n';
+        line = 0;
+        i += 2;
+        continue;
+      }
+      const bool at_line_end = i + 1 == n || in[i + 1] == '\r';
+      bool literal = (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !at_line_end);
+      // A leading "." is encoded so that no SMTP hop ever needs to dot-stuff our lines.
+      if (c == '.' && line == 0) literal = false;
+      const std::size_t width = literal ? 1 : 3;
+      if (line + width > 75) {  // soft break: "=" CRLF, keeps lines <= 76 (§6.7 rule 5)
+        *o++ = '=';
+        *o++ = '\r';
+        *o++ = '\n';
+        line = 0;
+      }
+      if (literal) {
+        *o++ = static_cast<char>(c);
+      } else {
+        *o++ = '=';
+        *o++ = kHex[c >> 4];
+        *o++ = kHex[c & 15];
+      }
+      line += width;
       ++i;
-      continue;
     }
-    const bool at_line_end = i + 1 == n || in[i + 1] == '\r';
-    bool literal = (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !at_line_end);
-    // A leading "." is encoded so that no SMTP hop ever needs to dot-stuff our lines.
-    if (c == '.' && line == 0) literal = false;
-    const std::size_t width = literal ? 1 : 3;
-    if (line + width > 75) {  // soft break: "=" CRLF, keeps lines <= 76 (§6.7 rule 5)
-      *o++ = '=';
-      *o++ = '\r';
-      *o++ = '\n';
-      line = 0;
-    }
-    if (literal) {
-      *o++ = static_cast<char>(c);
-    } else {
-      *o++ = '=';
-      *o++ = kHex[c >> 4];
-      *o++ = kHex[c & 15];
-    }
-    line += width;
+    used = std::size_t(o - base);
   }
-  out.resize(std::size_t(o - out.data()));
+  out.resize(used);
   return out;
 }
 

@@ -78,13 +78,11 @@ std::string relaxed_header(std::string_view name, std::string_view raw_value) {
 }
 
 std::string relaxed_body(std::string_view body) {
-  // One pass into one buffer (messages are signed on the accept path): WSP runs become one
-  // SP, trailing WSP goes, and empty lines at the end are cut off (RFC 6376 §3.4.4). Each
-  // input line gives at most its own length plus CRLF, so twice the input bounds the output
-  // (a body of bare LFs doubles).
-  std::string out(body.size() * 2 + 2, '\0');
-  char* const base = out.data();
-  char* o = base;
+  // One pass into one string (messages are signed on the accept path): WSP runs become one
+  // SP, trailing WSP goes, and empty lines at the end are cut off (RFC 6376 §3.4.4). Runs
+  // without WSP are appended whole; the output is at most the input plus bare-LF growth.
+  std::string out;
+  out.reserve(body.size() + 2);
   std::size_t keep = 0;  // out's length through the last non-empty line and its CRLF
   const char* p = body.data();
   const char* const end = p + body.size();
@@ -92,22 +90,19 @@ std::string relaxed_body(std::string_view body) {
     const char* lf = static_cast<const char*>(std::memchr(p, '\n', std::size_t(end - p)));
     const char* line_end = lf ? lf : end;
     if (lf && line_end > p && line_end[-1] == '\r') --line_end;
-    char* const start = o;
-    bool pending_space = false;
-    for (const char* q = p; q < line_end; ++q) {
-      const char c = *q;
-      if (wsp(c)) {
-        pending_space = true;
-        continue;
-      }
-      if (pending_space) *o++ = ' ';
-      pending_space = false;
-      *o++ = c;
+    const std::size_t start = out.size();
+    const char* q = p;
+    while (q < line_end) {
+      const char* run = q;
+      while (q < line_end && !wsp(*q)) ++q;
+      out.append(run, std::size_t(q - run));
+      const char* spaces = q;
+      while (q < line_end && wsp(*q)) ++q;
+      if (q > spaces && q < line_end) out.push_back(' ');  // inner WSP run: one SP; trailing: none
     }
-    const bool empty = o == start;  // trailing WSP dropped: pending_space is never flushed
-    *o++ = '\r';
-    *o++ = '\n';
-    if (!empty) keep = std::size_t(o - base);
+    const bool empty = out.size() == start;
+    out += "\r\n";
+    if (!empty) keep = out.size();
     p = lf ? lf + 1 : end;
   }
   out.resize(keep);
