@@ -3,7 +3,6 @@
 #include "api/dispatcher.hpp"
 
 #include <atomic>
-#include <future>
 #include <memory>
 
 #include "api/errors.hpp"
@@ -277,13 +276,6 @@ base::HttpResponse Dispatcher::answer(const Call& call, base::Result<json> out) 
     r.body = encode_json_output(op.output, out.value());
   }
   return r;
-}
-
-base::HttpResponse Dispatcher::handle(const base::HttpRequest& req) {
-  std::promise<base::HttpResponse> answered;
-  auto future = answered.get_future();
-  handle_async(req, [&answered](base::HttpResponse r) { answered.set_value(std::move(r)); });
-  return future.get();
 }
 
 }  // namespace sesame::api

@@ -28,8 +28,6 @@ class Dispatcher {
   /// Answers `request` through `respond` (exactly once, on any thread; at once unless the
   /// operation's handler is asynchronous). `request` must stay valid until then.
   void handle_async(const base::HttpRequest& request, std::function<void(base::HttpResponse)> respond);
-  /// handle_async, waiting for the answer.
-  base::HttpResponse handle(const base::HttpRequest& request);
   /// On the request head alone: an auth error response when the request cannot be
   /// authenticated whatever its body (no or malformed Authorization, unknown key).
   std::optional<base::HttpResponse> precheck(const base::HttpRequest& head);

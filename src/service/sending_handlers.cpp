@@ -56,9 +56,14 @@ SimpleContent subject_and_body(const json& message) {
 }
 
 /// The members every send operation has (configuration set, tags), then accept().
-Result<json> send(Sending& sending, const Caller& c, Submission sub, const json& in, const char* tags_member) {
+/// What every send request adds to its Submission: the configuration set and the tags.
+base::Status set_and_tags(Submission& sub, const json& in, const char* tags_member) {
   sub.configuration_set = str(in, "ConfigurationSetName");
-  SESAME_CHECK(tags_into(in.value(tags_member, json::array()), "Name", "Value", sub.tags));
+  return tags_into(in.value(tags_member, json::array()), "Name", "Value", sub.tags);
+}
+
+Result<json> send(Sending& sending, const Caller& c, Submission sub, const json& in, const char* tags_member) {
+  SESAME_CHECK(set_and_tags(sub, in, tags_member));
   SESAME_ASSIGN(auto id, sending.accept(c, std::move(sub)));
   return json{{"MessageId", id}};
 }
@@ -68,9 +73,7 @@ Result<json> send(Sending& sending, const Caller& c, Submission sub, const json&
 void send_async(Sending& sending, const Caller& c, Result<Submission> sub, const json& in, const char* tags_member,
                 Respond respond) {
   if (!sub.ok()) return respond(sub.error());
-  sub.value().configuration_set = str(in, "ConfigurationSetName");
-  if (auto st = tags_into(in.value(tags_member, json::array()), "Name", "Value", sub.value().tags); !st.ok())
-    return respond(st.error());
+  if (auto st = set_and_tags(sub.value(), in, tags_member); !st.ok()) return respond(st.error());
   sending.accept_async(c, std::move(sub).value(), [respond = std::move(respond)](Result<std::string> id) {
     if (!id.ok()) return respond(id.error());
     respond(json{{"MessageId", id.value()}});
