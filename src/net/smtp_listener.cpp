@@ -17,9 +17,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
-#include <set>
+#include <list>
+#include <optional>
 #include <thread>
 
 #include "base/log.hpp"
@@ -95,7 +95,16 @@ struct SmtpListener::Impl {
   std::atomic<bool> stopping{false};
   std::mutex mu;
   std::map<std::string, std::size_t> per_ip;
-  std::set<beast::tcp_stream*> idle;
+  /// One per session, touched only on the I/O thread: the read deadline and whether the
+  /// session waits at a command prompt with no transaction (stop() closes those). One
+  /// sweep timer for all sessions enforces the deadlines, so a read costs no timer.
+  struct Slot {
+    tcp::socket* socket = nullptr;
+    double deadline = 0;  // steady-clock seconds; 0 while not reading
+    bool fired = false;   // the deadline passed and the read was cancelled
+    bool idle = false;
+  };
+  std::list<Slot> slots;
 
   SmtpListenerOptions options;
   SmtpBackend& backend;
@@ -133,10 +142,40 @@ struct SmtpListener::Impl {
     return base::ok_status();
   }
 
-  void mark_idle(beast::tcp_stream* s, bool is_idle) {
-    std::lock_guard lk(mu);
-    if (is_idle) idle.insert(s);
-    else idle.erase(s);
+  /// Cancels the reads whose deadline passed (they then say 451 and close). Ticks at a
+  /// quarter of the shorter timeout, at most once a second, so a timeout is late by at
+  /// most that tick.
+  awaitable<void> sweep() {
+    asio::steady_timer timer(io);
+    const double tick =
+        std::clamp(std::min(options.command_timeout_seconds, options.data_timeout_seconds) / 4, 0.01, 1.0);
+    for (;;) {
+      timer.expires_after(ms(tick));
+      auto [ec] = co_await timer.async_wait(use_nothrow);
+      if (ec) co_return;
+      const double t = now();
+      for (Slot& slot : slots) {
+        if (slot.deadline > 0 && t >= slot.deadline && !slot.fired) {
+          slot.fired = true;
+          boost::system::error_code ignored;
+          slot.socket->cancel(ignored);
+        }
+      }
+    }
+  }
+
+  /// "a.b.c.d" without inet_ntop's sprintf (one per connection otherwise).
+  static std::string ip_text(const asio::ip::address& a) {
+    if (!a.is_v4()) return a.to_string();
+    std::string out;
+    out.reserve(15);
+    for (unsigned char b : a.to_v4().to_bytes()) {
+      if (!out.empty()) out += '.';
+      if (b >= 100) out += char('0' + b / 100);
+      if (b >= 10) out += char('0' + b / 10 % 10);
+      out += char('0' + b % 10);
+    }
+    return out;
   }
 
   awaitable<void> session(tcp::socket socket) {
@@ -144,7 +183,7 @@ struct SmtpListener::Impl {
     {
       boost::system::error_code ec;
       auto ep = socket.remote_endpoint(ec);
-      if (!ec) ip = ep.address().to_string();
+      if (!ec) ip = ip_text(ep.address());
     }
     std::size_t from_ip = 0;
     {
@@ -160,29 +199,51 @@ struct SmtpListener::Impl {
         if (--impl->per_ip[ip] == 0) impl->per_ip.erase(ip);
       }
     } count{this, ip};
-    beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), tls);
-    beast::tcp_stream& tcp_layer = stream.next_layer();
-    struct Idle {
-      Impl* impl;
-      beast::tcp_stream* s;
-      ~Idle() { impl->mark_idle(s, false); }
-    } idle_guard{this, &tcp_layer};
+    beast::tcp_stream tcp_layer(std::move(socket));
+    // The TLS layer exists only once a handshake starts: a clear-text session (a trusted
+    // loopback client) costs no SSL object.
+    std::optional<ssl::stream<beast::tcp_stream&>> stream;
+    {
+      boost::system::error_code ignored;
+      // Clear-text replies are written straight away (below); asio's own operations work
+      // the same on a non-blocking socket.
+      tcp_layer.socket().non_blocking(true, ignored);
+    }
+    const auto slot_at = slots.insert(slots.end(), Slot{&tcp_layer.socket()});
+    Slot& slot = *slot_at;
+    struct SlotGuard {
+      std::list<Slot>& slots;
+      std::list<Slot>::iterator at;
+      ~SlotGuard() { slots.erase(at); }
+    } slot_guard{slots, slot_at};
     bool secure = false;
 
     // Every co_await below takes named values only: GCC 12 can destroy a temporary inside a
     // co_await expression twice.
     auto write = [&](const std::string& text) -> awaitable<bool> {
       if (text.empty()) co_return true;
-      tcp_layer.expires_after(ms(options.command_timeout_seconds));
+      std::size_t done = 0;
       boost::system::error_code ec;
-      if (secure) std::tie(ec, std::ignore) = co_await asio::async_write(stream, asio::buffer(text), use_nothrow);
-      else std::tie(ec, std::ignore) = co_await asio::async_write(tcp_layer, asio::buffer(text), use_nothrow);
+      if (!secure) {
+        // A reply fits the socket buffer almost always: written now, without an
+        // operation, a timer or a trip through the scheduler.
+        while (done < text.size()) {
+          done += tcp_layer.socket().write_some(asio::buffer(text.data() + done, text.size() - done), ec);
+          if (ec) break;
+        }
+        if (done == text.size()) co_return true;
+        if (ec != asio::error::would_block && ec != asio::error::try_again) co_return false;
+      }
+      tcp_layer.expires_after(ms(options.command_timeout_seconds));
+      if (secure) std::tie(ec, std::ignore) = co_await asio::async_write(*stream, asio::buffer(text), use_nothrow);
+      else std::tie(ec, std::ignore) = co_await asio::async_write(tcp_layer, asio::buffer(text.data() + done, text.size() - done), use_nothrow);
       tcp_layer.expires_never();
       co_return !ec;
     };
     auto handshake = [&]() -> awaitable<bool> {
+      stream.emplace(tcp_layer, tls);
       tcp_layer.expires_after(ms(options.tls_handshake_timeout_seconds));
-      auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_nothrow);
+      auto [ec] = co_await stream->async_handshake(ssl::stream_base::server, use_nothrow);
       tcp_layer.expires_never();
       if (ec) base::log().debug("{}: TLS handshake with {} failed: {}", options.name, ip, ec.message());
       secure = !ec;
@@ -218,35 +279,9 @@ struct SmtpListener::Impl {
     out = s.greeting();
     if (!co_await write(out)) co_return;
 
-    // Reads have their own deadline (not the stream's expiry, which closes the socket), so
-    // that a client too slow still hears "451 Timeout waiting for data from client".
-    struct Deadline {
-      asio::steady_timer timer;
-      tcp::socket* socket;
-      bool fired = false;
-      unsigned generation = 0;  // a handler of an earlier read must not cancel a later one
-    };
-    auto deadline = std::make_shared<Deadline>(Deadline{asio::steady_timer(io), &tcp_layer.socket()});
-    struct DeadlineGuard {
-      std::shared_ptr<Deadline>& d;
-      ~DeadlineGuard() {
-        d->socket = nullptr;
-        d->timer.cancel();
-      }
-    } deadline_guard{deadline};
-    auto arm = [&deadline](double seconds) {
-      deadline->fired = false;
-      deadline->timer.expires_after(ms(seconds));
-      deadline->timer.async_wait([weak = std::weak_ptr<Deadline>(deadline), gen = ++deadline->generation](boost::system::error_code ec) {
-        auto d = weak.lock();
-        if (ec || !d || !d->socket || d->generation != gen) return;
-        d->fired = true;
-        boost::system::error_code ignored;
-        d->socket->cancel(ignored);
-      });
-    };
-
-    std::string buf(16 << 10, '\0');
+    // Not zero-filled: only bytes a read returned are looked at.
+    constexpr std::size_t kReadBuffer = 16 << 10;
+    std::unique_ptr<char[]> buf(new char[kReadBuffer]);
     smtp::Step step;
     // This session's share of the global buffer budget, kept up to date after each feed.
     std::size_t held = 0;
@@ -271,17 +306,19 @@ struct SmtpListener::Impl {
         co_await write(out);
         break;
       }
-      mark_idle(&tcp_layer, at_rest);
-      arm(at_rest ? options.command_timeout_seconds : options.data_timeout_seconds);
+      // Reads have their own deadline (not the stream's expiry, which closes the socket), so
+      // that a client too slow still hears "451 Timeout waiting for data from client".
+      slot.idle = at_rest;
+      slot.fired = false;
+      slot.deadline = now() + (at_rest ? options.command_timeout_seconds : options.data_timeout_seconds);
       boost::system::error_code ec;
       std::size_t n = 0;
-      if (secure) std::tie(ec, n) = co_await stream.async_read_some(asio::buffer(buf), use_nothrow);
-      else std::tie(ec, n) = co_await tcp_layer.async_read_some(asio::buffer(buf), use_nothrow);
-      ++deadline->generation;
-      deadline->timer.cancel();
-      mark_idle(&tcp_layer, false);
+      if (secure) std::tie(ec, n) = co_await stream->async_read_some(asio::buffer(buf.get(), kReadBuffer), use_nothrow);
+      else std::tie(ec, n) = co_await tcp_layer.async_read_some(asio::buffer(buf.get(), kReadBuffer), use_nothrow);
+      slot.deadline = 0;
+      slot.idle = false;
       if (ec) {
-        if (deadline->fired) {
+        if (slot.fired) {
           out = s.closing_reply(451, "4.4.2", "Timeout waiting for data from client");
           co_await write(out);
         } else if (ec == asio::error::operation_aborted && stopping.load()) {
@@ -291,7 +328,7 @@ struct SmtpListener::Impl {
         break;
       }
       s.set_low_memory(buffered.load() > options.max_buffered_bytes);
-      step = s.feed(std::string_view(buf.data(), n));
+      step = s.feed(std::string_view(buf.get(), n));
       account_buffered();
       // Act until the session needs more input.
       bool open = true;
@@ -372,12 +409,11 @@ struct SmtpListener::Impl {
       }
       if (!open) break;
     }
-    boost::system::error_code ignored;
     if (secure) {
       tcp_layer.expires_after(ms(2));
-      co_await stream.async_shutdown(use_nothrow);
+      co_await stream->async_shutdown(use_nothrow);
     }
-    tcp_layer.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    // The socket closes with tcp_layer (a FIN; no shutdown call of its own needed).
   }
 
 };
@@ -396,6 +432,7 @@ base::Status SmtpListener::start() {
                  accept_loop(impl_->acceptor, impl_->stopping, impl_->connections,
                              [impl = impl_.get()](tcp::socket s) { return impl->session(std::move(s)); }, impl_->options.name),
                  asio::detached);
+  asio::co_spawn(impl_->io, impl_->sweep(), asio::detached);
   impl_->threads.emplace_back([this] {
     pthread_setname_np(pthread_self(), "sesame-smtp-io");
     impl_->io.run();
@@ -412,8 +449,8 @@ void SmtpListener::stop() {
     impl_->acceptor.close(ec);
     // Sessions waiting at a command prompt with no transaction: their read ends, they say
     // 421 and close. Sessions in a transaction finish it first.
-    std::lock_guard lk(impl_->mu);
-    for (auto* s : impl_->idle) s->socket().cancel(ec);
+    for (auto& slot : impl_->slots)
+      if (slot.idle) slot.socket->cancel(ec);
   });
   const int rounds = int(impl_->options.shutdown_grace_seconds * 50);
   for (int i = 0; i < rounds && impl_->connections.load() > 0; ++i)
