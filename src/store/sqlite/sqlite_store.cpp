@@ -277,6 +277,7 @@ class SqliteTxn final : public Txn {
   /// Every change to configuration (docs, accounts) bumps config_version in the same
   /// transaction, so a rollback undoes the bump with the change.
   Status bump_config() {
+    bumped_config_ = true;
     Stmt s(c_, "UPDATE config_version SET n = n + 1 WHERE id = 0");
     if (!s.valid()) return db_error(db_, "prepare");
     if (s.step() != SQLITE_DONE) return db_error(db_, "config version");
@@ -421,7 +422,11 @@ class SqliteTxn final : public Txn {
     return base::ok_status();
   }
 
+  /// A job of this transaction changed configuration (even one later rolled back).
+  bool bumped_config() const { return bumped_config_; }
+
  private:
+  bool bumped_config_ = false;
   Conn& c_;
   sqlite3* db_;
 };
@@ -461,13 +466,33 @@ class SqliteStore final : public Store {
       return db_error(db, "find access key");
     });
   }
+  /// Read from the database at most every kVersionRecheck: every send asks, and a read
+  /// transaction costs locks and page reads. This process's own configuration writes
+  /// forget the cached value when they commit, before their callers hear of it, so they
+  /// are seen at once; another process's (the CLI's) within kVersionRecheck.
   Result<std::uint64_t> config_version() override {
-    return with_reader([&](Conn& c) -> Result<std::uint64_t> {
+    const auto now = std::chrono::steady_clock::now();
+    std::uint64_t generation = 0;
+    {
+      std::lock_guard lk(version_mu_);
+      if (version_known_ && now - version_read_at_ < kVersionRecheck) return version_;
+      generation = version_generation_;
+    }
+    auto v = with_reader([&](Conn& c) -> Result<std::uint64_t> {
       Stmt s(c, "SELECT n FROM config_version WHERE id = 0");
       if (!s.valid()) return db_error(c.db, "prepare");
       if (s.step() != SQLITE_ROW) return db_error(c.db, "config version");
       return std::uint64_t(s.integer(0));
     });
+    if (v.ok()) {
+      std::lock_guard lk(version_mu_);
+      if (generation == version_generation_) {  // no commit of ours forgot it meanwhile
+        version_ = v.value();
+        version_read_at_ = now;
+        version_known_ = true;
+      }
+    }
+    return v;
   }
   Result<std::optional<Account>> find_account(const std::string& id) override {
     return with_reader([&](Conn& c) -> Result<std::optional<Account>> {
@@ -925,6 +950,11 @@ class SqliteStore final : public Store {
       return;
     }
     ++commits_;
+    if (txn.bumped_config()) {
+      std::lock_guard lk(version_mu_);
+      version_known_ = false;
+      ++version_generation_;
+    }
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].finish(std::move(results[i]));
   }
 
@@ -937,6 +967,13 @@ class SqliteStore final : public Store {
   std::atomic<int> upcoming_{0};  // writes announced by expect_writes, not yet submitted
   bool relaxed_now_ = false;  // the writer connection is at synchronous=NORMAL (writer thread only)
   std::atomic<std::uint64_t> commits_{0};
+  // config_version() as last read (see there).
+  static constexpr std::chrono::milliseconds kVersionRecheck{5};
+  std::mutex version_mu_;
+  bool version_known_ = false;
+  std::uint64_t version_ = 0;
+  std::uint64_t version_generation_ = 0;  // bumped by each commit that changed configuration
+  std::chrono::steady_clock::time_point version_read_at_;
   std::thread checkpointer_;
   std::deque<Pending> queue_;
   bool stopping_ = false;

@@ -170,6 +170,30 @@ TEST_F(SqliteStoreTest, RelaxedAndSyncedWritesInterleave) {
   }
 }
 
+TEST_F(SqliteStoreTest, ConfigVersionSeesOwnWritesAtOnceAndAnotherProcesssSoon) {
+  auto before = store_->config_version();
+  ASSERT_TRUE(before.ok());
+  // A configuration write of this store: seen by the very next read, cache or not.
+  ASSERT_TRUE(store_->write([](Txn& t) { return t.put(key("mine"), "{}", 1); }).ok());
+  auto mine = store_->config_version();
+  ASSERT_TRUE(mine.ok());
+  EXPECT_GT(mine.value(), before.value());
+  // Another writer on the same file (as the CLI, in its own process): seen within the
+  // recheck interval (5 ms).
+  auto other = open_sqlite({(dir_ / "t.db").string(), true});
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  ASSERT_TRUE(other.value()->write([](Txn& t) { return t.put(key("theirs"), "{}", 2); }).ok());
+  std::uint64_t seen = mine.value();
+  for (int i = 0; i < 100 && seen == mine.value(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    seen = store_->config_version().value();
+  }
+  EXPECT_GT(seen, mine.value());
+  // A write that is not configuration leaves the version alone.
+  ASSERT_TRUE(store_->write([](Txn&) { return base::ok_status(); }).ok());
+  EXPECT_EQ(store_->config_version().value(), seen);
+}
+
 TEST_F(SqliteStoreTest, MigratesADatabaseFromBeforeDelivery) {
   // The schema of the first release: recipients without delivery columns, messages without
   // `mail`, user_version 0, and a message accepted in capture mode ('queued' then).
