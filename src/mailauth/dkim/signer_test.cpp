@@ -3,6 +3,8 @@
 #include "mailauth/dkim/signer.hpp"
 
 #include <gtest/gtest.h>
+
+#include <thread>
 #include <unistd.h>
 
 #include <filesystem>
@@ -97,6 +99,18 @@ TEST_F(DkimSign, RoundTripsAndDetectsTampering) {
   std::string from2 = m + "";
   from2.insert(from2.find("To: a@"), "From: Evil <evil@example.org>\r\n");
   EXPECT_EQ(verify_with_key(from2, pub_, &why), VerifyResult::kFail);
+}
+
+TEST_F(DkimSign, ReusedSigningContextsGiveTheSameSignatureOnEveryThread) {
+  // Each thread keeps a signing context per key: the first signature on a thread sets it
+  // up, later ones reuse it. PKCS#1 v1.5 is deterministic, so all must be identical.
+  const std::string first = signed_message(kMessage), again = signed_message(kMessage);
+  EXPECT_EQ(first, again);
+  std::string elsewhere;
+  std::thread([&] { elsewhere = signed_message(kMessage); }).join();
+  EXPECT_EQ(first, elsewhere);
+  std::string why;
+  EXPECT_EQ(verify_with_key(elsewhere, pub_, &why), VerifyResult::kPass) << why;
 }
 
 TEST_F(DkimSign, MissingKeyIsAnError) {
