@@ -25,6 +25,7 @@ using base::Result;
 using base::Status;
 
 constexpr std::size_t kMaxJobsPerCommit = 512;
+constexpr int kBusyTimeoutMs = 10000;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS accounts (
@@ -226,7 +227,7 @@ Result<sqlite3*> open_connection(const SqliteOptions& o, bool writer) {
     sqlite3_close(db);
     return e;
   }
-  sqlite3_busy_timeout(db, 10000);  // other processes (the CLI) may hold the write lock briefly
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);  // other processes (the CLI) may hold the write lock briefly
   std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;";
   pragmas += o.durable ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=OFF;";
   if (auto s = exec(db, pragmas.c_str()); !s.ok()) {
@@ -234,6 +235,8 @@ Result<sqlite3*> open_connection(const SqliteOptions& o, bool writer) {
     return s.error();
   }
   if (writer) {
+    // A WAL that grew (a burst, a long reader) is cut back to 64 MB when it starts over.
+    (void)exec(db, "PRAGMA journal_size_limit=67108864;");
     // Checkpoints run on their own thread (see Checkpointer), never inside a commit, so a
     // WAL checkpoint's copying and fsyncs do not stall the writers queued behind it.
     (void)exec(db, "PRAGMA wal_autocheckpoint=0;");
@@ -854,7 +857,13 @@ class SqliteStore final : public Store {
       std::uint64_t now = commits_.load();
       if (now == seen) continue;
       seen = now;
-      sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      int log_frames = 0, copied = 0;
+      sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &copied);
+      // Under steady writes a passive checkpoint never catches up (the writer appends while
+      // it copies), so SQLite never starts the WAL over and it grows without end: hundreds
+      // of MB within a minute, each append allocating blocks that every fdatasync must then
+      // journal. The writer thread finishes the job between two commits (restart_wal).
+      if (log_frames >= kRestartFrames) restart_wal_.store(true);
     }
     sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
     sqlite3_close(db);
@@ -880,7 +889,28 @@ class SqliteStore final : public Store {
         }
       }
       commit_batch(batch);
+      if (restart_wal_.exchange(false)) restart_wal();
     }
+  }
+
+  /// Copies what the last passive checkpoint left (the frames appended while it ran) and
+  /// waits for readers still on the old log, so that the next commit writes the WAL from
+  /// its beginning again, over blocks already allocated. Runs between two commits, so it
+  /// never waits for a writer; it waits for readers 2 ms at most (else the next checkpoint
+  /// tries again).
+  void restart_wal() {
+    // Readers hold their snapshot for microseconds: poll every 50 us (SQLite's own busy
+    // handler sleeps 1 ms, then 2, then 5), for 2 ms at most.
+    sqlite3_busy_handler(
+        writer_db_,
+        [](void*, int tries) -> int {
+          if (tries >= 40) return 0;
+          std::this_thread::sleep_for(std::chrono::microseconds(50));
+          return 1;
+        },
+        nullptr);
+    sqlite3_wal_checkpoint_v2(writer_db_, nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+    sqlite3_busy_timeout(writer_db_, kBusyTimeoutMs);
   }
 
   // Why savepoints: one job's failure (AlreadyExists, say) must not undo the others that
@@ -967,6 +997,10 @@ class SqliteStore final : public Store {
   std::atomic<int> upcoming_{0};  // writes announced by expect_writes, not yet submitted
   bool relaxed_now_ = false;  // the writer connection is at synchronous=NORMAL (writer thread only)
   std::atomic<std::uint64_t> commits_{0};
+  // Set by the checkpointer when the WAL has this many frames (4 MB of 4 KB pages) after a
+  // passive checkpoint; the writer then restarts it (restart_wal).
+  static constexpr int kRestartFrames = 1024;
+  std::atomic<bool> restart_wal_{false};
   // config_version() as last read (see there).
   static constexpr std::chrono::milliseconds kVersionRecheck{5};
   std::mutex version_mu_;
