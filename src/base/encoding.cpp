@@ -6,8 +6,12 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <pthread.h>
+
 #include <array>
+#include <atomic>
 #include <cstdlib>
+#include <cstring>
 
 namespace sesame::base {
 namespace {
@@ -147,9 +151,42 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+namespace {
+// Bumped in a child after fork(): the child must not hand out its parent's pooled bytes.
+std::atomic<unsigned> fork_generation{0};
+}  // namespace
+
 std::string random_bytes(std::size_t n) {
   std::string out(n, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), int(n)) != 1) std::abort();
+  auto* dst = reinterpret_cast<unsigned char*>(out.data());
+  // Small draws (an id per message) come from a per-thread pool filled 4 KB at a time: each
+  // RAND_bytes call costs a fork check (a getpid system call) and a DRBG re-key whatever its
+  // size. Bytes handed out are wiped from the pool.
+  struct Pool {
+    std::array<unsigned char, 4096> bytes;
+    std::size_t used = 4096;  // empty until first filled
+    unsigned generation = 0;
+    ~Pool() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
+  };
+  static const bool registered = [] {
+    pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1); });
+    return true;
+  }();
+  (void)registered;
+  if (n > 256) {
+    if (RAND_bytes(dst, int(n)) != 1) std::abort();
+    return out;
+  }
+  thread_local Pool pool;
+  const unsigned generation = fork_generation.load();
+  if (pool.used + n > pool.bytes.size() || pool.generation != generation) {
+    if (RAND_bytes(pool.bytes.data(), int(pool.bytes.size())) != 1) std::abort();
+    pool.used = 0;
+    pool.generation = generation;
+  }
+  std::memcpy(dst, pool.bytes.data() + pool.used, n);
+  OPENSSL_cleanse(pool.bytes.data() + pool.used, n);
+  pool.used += n;
   return out;
 }
 

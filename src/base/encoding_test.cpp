@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "base/clock.hpp"
 
@@ -32,6 +36,34 @@ TEST(Encoding, ConstantTimeEqual) {
   EXPECT_TRUE(constant_time_equal("abc", "abc"));
   EXPECT_FALSE(constant_time_equal("abc", "abd"));
   EXPECT_FALSE(constant_time_equal("abc", "ab"));
+}
+
+TEST(Encoding, RandomBytesAreFreshAcrossThePoolAndAFork) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 2000; ++i) {  // several refills of the per-thread pool
+    std::string b = random_bytes(16);
+    ASSERT_EQ(b.size(), 16u);
+    EXPECT_TRUE(seen.insert(b).second);
+  }
+  EXPECT_EQ(random_bytes(1000).size(), 1000u);  // large draws bypass the pool
+  EXPECT_EQ(random_bytes(0).size(), 0u);
+  // A child after fork() must not hand out the bytes its parent will: both draw next.
+  (void)random_bytes(16);  // the pool holds unused bytes now
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string b = random_bytes(16);
+    _exit(::write(fds[1], b.data(), b.size()) == 16 ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::string child(16, '\0');
+  ASSERT_EQ(::read(fds[0], child.data(), child.size()), 16);
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_NE(random_bytes(16), child);
 }
 
 TEST(Clock, Iso8601) {
