@@ -48,7 +48,7 @@ base::Status Documents::pin() {
   return base::ok_status();
 }
 
-base::Result<std::optional<json>> Documents::find(const Caller& c, const char* kind, const std::string& name) {
+base::Result<std::shared_ptr<const json>> Documents::find_shared(const Caller& c, const char* kind, const std::string& name) {
   // The version is read before the document: a write committed in between leaves the entry
   // under the older version, which the next reader no longer serves.
   SESAME_ASSIGN(auto v, version());
@@ -57,18 +57,22 @@ base::Result<std::optional<json>> Documents::find(const Caller& c, const char* k
     k += '\x1f';
     k += part;
   }
-  if (auto hit = s_.config.doc(v, k)) {
-    if (!*hit) return std::optional<json>();
-    return std::optional<json>(**hit);
-  }
+  if (auto hit = s_.config.doc(v, k)) return std::shared_ptr<const json>(*hit);
   SESAME_ASSIGN(auto doc, s_.store.get(key(c, kind, name)));
   if (!doc) {
     s_.config.put_doc(v, k, nullptr);
-    return std::optional<json>();
+    return std::shared_ptr<const json>();
   }
   SESAME_ASSIGN(auto j, parse(*doc));
-  s_.config.put_doc(v, k, std::make_shared<const json>(j));
-  return std::optional<json>(std::move(j));
+  auto shared = std::make_shared<const json>(std::move(j));
+  s_.config.put_doc(v, k, shared);
+  return shared;
+}
+
+base::Result<std::optional<json>> Documents::find(const Caller& c, const char* kind, const std::string& name) {
+  SESAME_ASSIGN(auto doc, find_shared(c, kind, name));
+  if (!doc) return std::optional<json>();
+  return std::optional<json>(*doc);
 }
 
 base::Result<std::optional<store::Account>> Documents::account(const std::string& id) {

@@ -50,14 +50,14 @@ json address_array(const std::optional<std::string>& header_value) {
 }
 }  // namespace
 
-Result<std::optional<json>> Sending::verified(Documents& docs, const Caller& c, const std::string& address) {
+Result<std::shared_ptr<const json>> Sending::verified(Documents& docs, const Caller& c, const std::string& address) {
   for (const std::string& candidate : {address, identity::domain_of(address)}) {
     auto normalized = identity::normalize(candidate);
     if (!normalized.ok()) continue;
-    SESAME_ASSIGN(auto doc, docs.find(c, kind::kIdentity, normalized.value()));
+    SESAME_ASSIGN(auto doc, docs.find_shared(c, kind::kIdentity, normalized.value()));
     if (doc && identity::verified_for_sending(*doc)) return doc;
   }
-  return std::optional<json>();
+  return std::shared_ptr<const json>();
 }
 
 namespace {
@@ -235,7 +235,7 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
   double max_delivery_seconds = 14 * 3600;  // SES's default for MaxDeliverySeconds
   std::optional<json> cs_suppression;        // the configuration set's SuppressionOptions, when set
   if (!sub.configuration_set.empty()) {
-    SESAME_ASSIGN(auto cs, docs.find(c, kind::kConfigurationSet, sub.configuration_set));
+    SESAME_ASSIGN(auto cs, docs.find_shared(c, kind::kConfigurationSet, sub.configuration_set));
     if (!cs) return base::make_error(ErrorCode::kNotFound, "Configuration set <" + sub.configuration_set + "> does not exist.", kind::kConfigurationSet);
     if (!cs->value("SendingOptions", json::object()).value("SendingEnabled", true))
       return base::make_error(ErrorCode::kPaused, "Sending is paused for configuration set " + sub.configuration_set + ".", kind::kConfigurationSet);
@@ -243,9 +243,9 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
     require_tls = delivery.value("TlsPolicy", "OPTIONAL") == "REQUIRE";
     if (delivery.contains("MaxDeliverySeconds") && delivery["MaxDeliverySeconds"].is_number())
       max_delivery_seconds = delivery["MaxDeliverySeconds"].get<double>();
-    if (cs->contains("SuppressionOptions")) cs_suppression = (*cs)["SuppressionOptions"];
+    if (cs->contains("SuppressionOptions")) cs_suppression = cs->at("SuppressionOptions");
   }
-  SESAME_ASSIGN(auto settings, docs.find(c, kind::kAccount, ""));
+  SESAME_ASSIGN(auto settings, docs.find_shared(c, kind::kAccount, ""));
   // Paused by the account (UpdateAccountSendingEnabled) or by the reputation review.
   if (settings && (!settings->value("sending_enabled", true) || enforcement_status(*settings) == "SHUTDOWN"))
     return base::make_error(ErrorCode::kPaused, "Sending is paused for this account.");
@@ -258,7 +258,7 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
   bool header_from_ok = true;
   if (!header_from.empty() && base::to_lower_ascii(header_from) != base::to_lower_ascii(from.address)) {
     SESAME_ASSIGN(auto h, verified(docs, c, header_from));
-    header_from_ok = h.has_value();
+    header_from_ok = h != nullptr;
   }
   if (!sender_identity || !header_from_ok) {
     std::string list = sender_identity ? "" : from.address;
@@ -290,7 +290,7 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
   // 4. The envelope sender: <id>@<custom MAIL FROM domain> when verified, else
   // <id>@<bounce domain>, so a bounce names its message (reference §11.4).
   const std::string from_domain = identity::domain_of(from.address);
-  std::optional<json> dom;
+  std::shared_ptr<const json> dom;
   // The identity that authorized the send (SES's mail.sourceArn): the address when it is
   // verified itself, else its domain.
   const std::string source_identity = sender_identity->value("type", "") == "DOMAIN"
@@ -299,12 +299,12 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
   if (sender_identity->value("type", "") == "DOMAIN") {
     dom = sender_identity;  // the sender was verified through its domain: already read
   } else if (auto normalized = identity::normalize(from_domain); normalized.ok()) {
-    SESAME_ASSIGN(dom, docs.find(c, kind::kIdentity, normalized.value()));
+    SESAME_ASSIGN(dom, docs.find_shared(c, kind::kIdentity, normalized.value()));
   }
   std::string return_path = id + "@" + s_.settings.bounce_domain;
-  for (const json* doc : {&*sender_identity, dom ? &*dom : nullptr}) {
+  for (const json* doc : {sender_identity.get(), dom.get()}) {
     if (!doc || !doc->contains("mail_from")) continue;
-    const json& mf = (*doc)["mail_from"];
+    const json& mf = doc->at("mail_from");
     if (mf.value("domain", "").empty()) continue;
     if (mf.value("status", "") == "SUCCESS") {
       return_path = id + "@" + mf.value("domain", "");
@@ -336,7 +336,7 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
   if (!render_error) {
     auto normalized = identity::normalize(from_domain);
     if (dom && dom->contains("dkim") && s_.signer) {
-      const json& k = (*dom)["dkim"];
+      const json& k = dom->at("dkim");
       if (k.value("signing_enabled", false) && k.value("status", "") == "SUCCESS") {
         json tokens = k.value("tokens", json::array());
         std::string selector = k.value("origin", "") == "EXTERNAL" ? k.value("selector", "")

@@ -82,7 +82,7 @@ class Sending {
   base::Status check_quota(const Caller& c, std::size_t recipients, const Quota& q);
   /// The identity document (the address's, else its domain's) that makes `address`
   /// verified for sending; nothing when none does.
-  base::Result<std::optional<json>> verified(Documents& docs, const Caller& c, const std::string& address);
+  base::Result<std::shared_ptr<const json>> verified(Documents& docs, const Caller& c, const std::string& address);
   Services& s_;
 };
 
