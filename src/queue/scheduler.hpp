@@ -58,6 +58,12 @@ class Scheduler {
   /// may have room when this says no; the next worker to finish a job, or the waiting
   /// workers' timed wake-up (at most a second), takes it.
   bool can_start() const;
+  /// Jobs that may start now by their time (those due are moved to the ready queues
+  /// first), whether or not their domain has a free slot.
+  std::size_t ready(double now) {
+    promote(now);
+    return ready_count_;
+  }
   /// Jobs waiting (timed or ready), and running.
   std::size_t waiting() const { return timed_.size() + ready_count_; }
   std::size_t running() const { return running_; }

@@ -195,6 +195,21 @@ class Delivery(harness.MailChecks, unittest.TestCase):
         self.assertEqual(delay["delayType"], "TransientCommunicationFailure")
         self.assertIn("timed out", delay["delayedRecipients"][0]["diagnosticCode"])
 
+    def test_a_stalled_destination_does_not_hold_back_other_mail(self):
+        # A worker left on a transaction that stalls is no longer counted on for the jobs
+        # behind it: they are delivered by others at once, not after the stall's timeout.
+        self.v2.send_email(FromEmailAddress="news@shop.example", Destination={"ToAddresses": ["stall-hold@sink.test"]},
+                           Content={"Simple": {"Subject": {"Data": "stall"}, "Body": {"Text": {"Data": "x"}}}})
+        time.sleep(0.3)  # its worker now waits for the DATA reply (3 s command timeout)
+        start = time.time()
+        mids = [self.v2.send_email(FromEmailAddress="news@shop.example",
+                                   Destination={"ToAddresses": [f"behind{i}@sink.test"]},
+                                   Content={"Simple": {"Subject": {"Data": "behind"}, "Body": {"Text": {"Data": "x"}}}})["MessageId"]
+                for i in range(6)]
+        for mid in mids:
+            self.assertEqual(len(self.received(mid, timeout=10)), 1)
+        self.assertLess(time.time() - start, 2.5)
+
     def test_dropped_connection_and_garbage_are_retried_without_duplicates(self):
         mid = self.v2.send_email(FromEmailAddress="news@shop.example",
                                  Destination={"ToAddresses": ["dropfirst1@sink.test", "ivan@sink.test"]},
