@@ -201,6 +201,27 @@ TEST_F(SqliteStoreTest, WalStartsOverUnderSteadyWritesAndReads) {
   EXPECT_LT(wal, written / 2) << "the WAL kept growing: " << wal << " bytes after " << written << " written";
 }
 
+TEST_F(SqliteStoreTest, LargeCommitsAndManySmallOnesSurviveAReopen) {
+  // A commit of several hundred KB, then many small ones, all read back here and after a
+  // reopen.
+  const std::string big(4000, 'b');
+  ASSERT_TRUE(store_->write([&](Txn& t) -> base::Status {
+    for (int i = 0; i < 200; ++i) SESAME_CHECK(t.put(key("big" + std::to_string(i)), big, 1));
+    return base::ok_status();
+  }).ok());
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(store_->write([&](Txn& t) { return t.put(key("s" + std::to_string(i)), "{}", 1); }).ok());
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 200; i += 37) {
+      auto got = store_->get(key("big" + std::to_string(i)));
+      ASSERT_TRUE(got.ok() && got.value()) << i;
+      EXPECT_EQ(got.value()->body, big);
+    }
+    auto last = store_->get(key("s49"));
+    ASSERT_TRUE(last.ok() && last.value());
+    reopen();
+  }
+}
+
 TEST_F(SqliteStoreTest, ConfigVersionSeesOwnWritesAtOnceAndAnotherProcesssSoon) {
   auto before = store_->config_version();
   ASSERT_TRUE(before.ok());
