@@ -4,6 +4,8 @@
 #             DKIM RSA-2048 signed -> committed -> delivered by the delivery engine
 #   Postfix + OpenDKIM (milter, RSA-2048): smtp-source (SESS sessions) -> relay
 # both to Postfix's smtp-sink on loopback, N messages of a 5 KiB body to one recipient.
+# Each run's line shows client_cpu, smtp-source's own CPU ms per message (the same work on any
+# server): a gauge of this shared host's speed at the time (A/B: divide CPU/msg by it).
 # Reports messages/s end to end (until the sink counted N) and the server's CPU ms per
 # message (steadier than rates on this shared VM), then Sesame's accept p99 at RATE_P99
 # requests/s, then (MEMORY=1) RSS per queued message with QUEUED messages waiting for an
