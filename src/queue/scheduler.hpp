@@ -56,7 +56,7 @@ class Scheduler {
   /// Whether a ready job could start now: under the global limit, and one of the next 16
   /// domains in turn under its own. A hint for waking another worker: a domain further back
   /// may have room when this says no; the next worker to finish a job, or the waiting
-  /// workers' timed wake-up (at most a second), takes it.
+  /// workers' timed wake-up (a quarter of a second while jobs are ready), takes it.
   bool can_start() const;
   /// Jobs that may start now by their time (those due are moved to the ready queues
   /// first), whether or not their domain has a free slot.

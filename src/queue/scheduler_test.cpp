@@ -78,6 +78,18 @@ TEST(Scheduler, CanStartLooksPastADomainAtItsLimit) {
   EXPECT_EQ(next->domain, "b.test");
 }
 
+TEST(Scheduler, ReadyCountsDueJobsWhetherOrNotTheirDomainHasRoom) {
+  Scheduler s({1, 32});
+  s.add(job("a1", "a.test", 0));
+  s.add(job("a2", "a.test", 0));
+  s.add(job("later", "b.test", 100));
+  EXPECT_EQ(s.ready(1), 2u);  // both of a.test, not the one due at 100
+  ASSERT_TRUE(s.take(1).has_value());
+  EXPECT_EQ(s.ready(1), 1u);  // a2 waits for a.test's only slot, but it is due
+  EXPECT_FALSE(s.can_start());
+  EXPECT_EQ(s.ready(100), 2u);
+}
+
 TEST(Scheduler, GlobalLimit) {
   Scheduler s({8, 2});
   for (int i = 0; i < 5; ++i) s.add(job("m" + std::to_string(i), "d" + std::to_string(i) + ".test", 0));

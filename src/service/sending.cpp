@@ -465,8 +465,9 @@ bool request_level(const base::Error& e) {
   return (e.code == ErrorCode::kRejected && e.subject != "recipient") || e.code == ErrorCode::kNotFound ||
          e.code == ErrorCode::kPaused || e.code == ErrorCode::kUnavailable || e.code == ErrorCode::kInternal;
 }
-/// A send being prepared is announced to the store until its write is submitted: under
-/// load the store's group commit waits a little for it (SqliteOptions::commit_delay_us).
+/// A send is announced to the store while it is being prepared (its write is queued just
+/// after): under load the store's group commit waits a little for it
+/// (SqliteOptions::commit_delay_us).
 class AnnouncedWrite {
  public:
   explicit AnnouncedWrite(store::Store& s) : s_(s) { s_.expect_writes(1); }

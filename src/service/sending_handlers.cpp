@@ -55,13 +55,13 @@ SimpleContent subject_and_body(const json& message) {
   return content;
 }
 
-/// The members every send operation has (configuration set, tags), then accept().
 /// What every send request adds to its Submission: the configuration set and the tags.
 base::Status set_and_tags(Submission& sub, const json& in, const char* tags_member) {
   sub.configuration_set = str(in, "ConfigurationSetName");
   return tags_into(in.value(tags_member, json::array()), "Name", "Value", sub.tags);
 }
 
+/// The members every send operation has (configuration set, tags), then accept().
 Result<json> send(Sending& sending, const Caller& c, Submission sub, const json& in, const char* tags_member) {
   SESAME_CHECK(set_and_tags(sub, in, tags_member));
   SESAME_ASSIGN(auto id, sending.accept(c, std::move(sub)));
