@@ -2,6 +2,7 @@
 (Debian python3-dkim), with the public key served by a stub DNS function, plus tampering.
 Run with /usr/bin/python3."""
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,10 @@ class DkimInterop(unittest.TestCase):
         cls.dir = tempfile.mkdtemp(prefix="sesame-dkim-")
         cls.pub = subprocess.run([TOOL, "generate", cls.dir, "example.com", "k1"], check=True,
                                  capture_output=True, text=True).stdout.strip()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
 
     def sign(self, msg):
         return subprocess.run([TOOL, "sign", self.dir, "example.com", "k1", "sel1"], input=msg, check=True,
