@@ -109,6 +109,22 @@ TEST(Outcome, EventsCarrySesFields) {
   EXPECT_EQ(w["deliveryDelay"]["expirationTime"], "2023-11-15T12:13:20.000Z");
 }
 
+TEST(Outcome, RepliesThatAreNotUtf8StillMakeEvents) {
+  // A remote MX may answer in Latin-1 (or garbage): the event is still written, with U+FFFD.
+  delivery::EventContext c;
+  c.mail_json = R"({"messageId":"m"})";
+  c.now = 1700000001;
+  auto ok = parse("250 2.0.0 re\xE7u\r\n");
+  auto e = nlohmann::json::parse(delivery::delivery_event(c, 1700000000, "a@b.test", ok.text()));
+  EXPECT_EQ(e["delivery"]["smtpResponse"], "250 2.0.0 re\xEF\xBF\xBDu");
+  auto d = delivery::decide(parse("550 5.1.1 inconnu \xFF\xFE\r\n"));
+  auto b = nlohmann::json::parse(delivery::bounce_event(c, "Permanent", "NoEmail", {{"a@b.test", d}}, "fid"));
+  EXPECT_EQ(b["bounce"]["bouncedRecipients"][0]["diagnosticCode"], "smtp; 550 5.1.1 inconnu \xEF\xBF\xBD\xEF\xBF\xBD");
+  auto t = delivery::decide(parse("451 4.3.0 r\xE9" "essayez\r\n"));
+  auto w = nlohmann::json::parse(delivery::delay_event(c, t.delay_type, 1700050400, {{"a@b.test", t}}));
+  EXPECT_EQ(w["deliveryDelay"]["delayedRecipients"][0]["diagnosticCode"], "smtp; 451 4.3.0 r\xEF\xBF\xBD" "essayez");
+}
+
 TEST(Dsn, Rfc3464Structure) {
   mime::Dsn d;
   d.from = "MAILER-DAEMON@bounce.test";

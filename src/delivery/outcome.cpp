@@ -28,7 +28,7 @@ std::string event_text(const char* type, const std::string& mail_json, const cha
   out += R"(,")";
   out += key;
   out += R"(":)";
-  out += body.dump();
+  out += body.dump(-1, ' ', false, json::error_handler_t::replace);  // remote replies are any bytes
   out += '}';
   return out;
 }

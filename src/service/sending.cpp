@@ -9,11 +9,13 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <thread>
 
 #include "base/encoding.hpp"
 #include "base/ids.hpp"
+#include "base/json_text.hpp"
 #include "mime/raw_message.hpp"
 #include "service/identity.hpp"
 #include "service/quota.hpp"
@@ -29,24 +31,36 @@ std::string message_id_domain(const std::string& region) {
   return (region == "us-east-1" ? std::string("email") : region) + ".amazonses.com";
 }
 
-json header_list(const mime::RawMessage& m) {
-  json out = json::array();
+/// The message's headers as SES lists them in `mail.headers`: unfolded, trimmed.
+void write_header_list(base::JsonWriter& w, const mime::RawMessage& m) {
+  w.begin_array();
+  std::string v;
   for (const auto& h : m.headers) {
-    std::string v;
+    v.clear();
     for (char c : h.value)
       if (c != '\r' && c != '\n') v.push_back(c);
-    out.push_back(json{{"name", h.name}, {"value", std::string(base::trim(v))}});
+    w.begin_object().key("name").value(h.name).key("value").value(base::trim(v)).end_object();
   }
-  return out;
+  w.end_array();
 }
 
-json address_array(const std::optional<std::string>& header_value) {
-  json out = json::array();
-  if (!header_value) return out;
-  auto list = mime::parse_address_list(*header_value, 1000);
-  if (list.ok())
-    for (const auto& m : list.value()) out.push_back(mime::format_mailbox(m));
-  return out;
+/// A header's addresses as SES lists them in `mail.commonHeaders` (empty when absent or
+/// unparsable).
+void write_address_array(base::JsonWriter& w, const std::optional<std::string>& header_value) {
+  w.begin_array();
+  if (header_value)
+    if (auto list = mime::parse_address_list(*header_value, 1000); list.ok())
+      for (const auto& m : list.value()) w.value(mime::format_mailbox(m));
+  w.end_array();
+}
+
+/// A JSON number for a count of seconds: an integer when it is one (the usual case, and
+/// what a fast reader takes), else nlohmann's text for the double.
+void write_seconds(base::JsonWriter& w, double seconds) {
+  if (seconds >= 0 && seconds < 9e15 && seconds == static_cast<double>(static_cast<std::int64_t>(seconds)))
+    w.value(static_cast<std::int64_t>(seconds));
+  else
+    w.raw(json(seconds).dump());
 }
 }  // namespace
 
@@ -354,50 +368,74 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
     }
   }
 
-  // 7. The Send event (reference §6) and the durable commit.
-  json tags = json::object();
-  tags["ses:operation"] = json::array({sub.operation});
-  tags["ses:source-ip"] = json::array({c.source_ip});
-  tags["ses:from-domain"] = json::array({from_domain});
-  tags["ses:caller-identity"] = json::array({c.access_key_id});
-  if (!sub.configuration_set.empty()) tags["ses:configuration-set"] = json::array({sub.configuration_set});
+  // 7. The Send event (reference §6) and the durable commit. The `mail` object is written
+  // once, keys in nlohmann's (sorted) order: the Send event and every later event of this
+  // message (delivery copies it from the message's record) splice in the same text. Header
+  // bytes that are not UTF-8 (legacy 8-bit headers) become U+FFFD there; the message itself
+  // goes out as it came.
+  std::map<std::string, std::vector<std::string>> tags;
+  tags["ses:operation"] = {sub.operation};
+  tags["ses:source-ip"] = {c.source_ip};
+  tags["ses:from-domain"] = {from_domain};
+  tags["ses:caller-identity"] = {c.access_key_id};
+  if (!sub.configuration_set.empty()) tags["ses:configuration-set"] = {sub.configuration_set};
   for (const auto& [k, v] : sub.tags) tags[k].push_back(v);
-  json destination = json::array();
   std::vector<std::string> addresses;
   for (const auto& r : rcpts) {
-    destination.push_back(r.address);
     const std::string lower = base::to_lower_ascii(r.address);
     if (std::none_of(suppressed.begin(), suppressed.end(), [&](const store::Suppressed& e) { return e.address == lower; }))
       addresses.push_back(r.address);
   }
-  json common{{"from", address_array(mime::header(msg, "From"))},
-              {"to", address_array(mime::header(msg, "To"))},
-              {"messageId", id}};
-  if (auto subj = mime::header(msg, "Subject")) common["subject"] = *subj;
-  json mail{{"timestamp", base::format_iso8601(now)},
-            {"source", sub.source.empty() ? from.address : sub.source},
-            {"sourceArn", arn(c, "identity", source_identity)},
-            {"sendingAccountId", c.account_id},
-            {"messageId", id},
-            {"destination", destination},
-            {"headersTruncated", false},
-            {"headers", header_list(msg)},
-            {"commonHeaders", common},
-            {"tags", tags}};
-  // The `mail` object is serialized once: the Send event and every later event of this
-  // message (delivery copies it from the message's metadata) splice in the same text.
-  std::string mail_json = mail.dump();
-  json meta{{"delivery",
-             {{"return_path", return_path},
-              {"source", from.address},
-              {"require_tls", require_tls},
-              {"max_delivery_seconds", max_delivery_seconds},
-              {"feedback_forwarding", sender_identity->value("feedback_forwarding", true)},
-              {"suppress_bounces", std::find(reasons.begin(), reasons.end(), "BOUNCE") != reasons.end()},
-              {"suppress_complaints", std::find(reasons.begin(), reasons.end(), "COMPLAINT") != reasons.end()}}}};
-  if (s_.settings.capture) {
-    capture["Destination"] = capture.value("Destination", json{{"ToAddresses", destination}});
-    meta["capture"] = std::move(capture);
+  std::string mail_json;
+  mail_json.reserve(2048);
+  {
+    base::JsonWriter w(mail_json);
+    w.begin_object().key("commonHeaders").begin_object().key("from");
+    write_address_array(w, mime::header(msg, "From"));
+    w.key("messageId").value(id);
+    if (auto subj = mime::header(msg, "Subject")) w.key("subject").value(*subj);
+    w.key("to");
+    write_address_array(w, mime::header(msg, "To"));
+    w.end_object().key("destination").begin_array();
+    for (const auto& r : rcpts) w.value(r.address);
+    w.end_array().key("headers");
+    write_header_list(w, msg);
+    w.key("headersTruncated").value(false);
+    w.key("messageId").value(id);
+    w.key("sendingAccountId").value(c.account_id);
+    w.key("source").value(sub.source.empty() ? from.address : sub.source);
+    w.key("sourceArn").value(arn(c, "identity", source_identity));
+    w.key("tags").begin_object();
+    for (const auto& [k, values] : tags) {
+      w.key(k).begin_array();
+      for (const auto& v : values) w.value(v);
+      w.end_array();
+    }
+    w.end_object().key("timestamp").value(base::format_iso8601(now)).end_object();
+  }
+  // The delivery engine's instructions (parsed again for every attempt).
+  std::string meta;
+  {
+    base::JsonWriter w(meta);
+    w.begin_object();
+    if (s_.settings.capture) {
+      if (!capture.contains("Destination")) {
+        json to = json::array();
+        for (const auto& r : rcpts) to.push_back(r.address);
+        capture["Destination"] = json{{"ToAddresses", std::move(to)}};
+      }
+      w.key("capture").raw(capture.dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+    w.key("delivery").begin_object();
+    w.key("feedback_forwarding").value(sender_identity->value("feedback_forwarding", true));
+    w.key("max_delivery_seconds");
+    write_seconds(w, max_delivery_seconds);
+    w.key("require_tls").value(require_tls);
+    w.key("return_path").value(return_path);
+    w.key("source").value(from.address);
+    w.key("suppress_bounces").value(std::find(reasons.begin(), reasons.end(), "BOUNCE") != reasons.end());
+    w.key("suppress_complaints").value(std::find(reasons.begin(), reasons.end(), "COMPLAINT") != reasons.end());
+    w.end_object().end_object();
   }
   if (render_error) {
     // SES accepts the call, then fails to render: no message, a Rendering Failure event.
@@ -405,7 +443,7 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
     Prepared out{id, store::MessageRecord{},
                  {store::EventRecord{c.account_id, c.region, id, "Rendering Failure",
                                      R"({"eventType":"Rendering Failure","mail":)" + mail_json + R"(,"failure":)" +
-                                         failure.dump() + "}",
+                                         failure.dump(-1, ' ', false, json::error_handler_t::replace) + "}",
                                      now}}};
     out.store_message = false;
     return out;
@@ -424,7 +462,7 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
   }
   const bool deliverable = !addresses.empty();
   Prepared out{id,
-                store::MessageRecord{id, c.account_id, c.region, now, from.address, addresses, meta.dump(), std::move(wire),
+                store::MessageRecord{id, c.account_id, c.region, now, from.address, addresses, std::move(meta), std::move(wire),
                                      s_.settings.capture},
                 {store::EventRecord{c.account_id, c.region, id, "Send",
                                     R"({"eventType":"Send","mail":)" + mail_json + R"(,"send":{}})", now}}};
@@ -444,7 +482,8 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
                 {"feedbackId", base::ses_message_id(now, s_.settings.message_id_prefix)},
                 {"reportingMTA", "dns; " + s_.settings.hostname}};
     out.events.push_back(store::EventRecord{c.account_id, c.region, id, "Bounce",
-                                            R"({"eventType":"Bounce","mail":)" + mail_json + R"(,"bounce":)" + bounce.dump() + "}",
+                                            R"({"eventType":"Bounce","mail":)" + mail_json + R"(,"bounce":)" +
+                                                bounce.dump(-1, ' ', false, json::error_handler_t::replace) + "}",
                                             now});
   }
   out.store_message = deliverable;

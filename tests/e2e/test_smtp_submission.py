@@ -162,6 +162,27 @@ class Submission(harness.MailChecks, unittest.TestCase):
             parsed = self.assert_delivered(mid)
             self.assertIn(".leading dot", parsed.get_content(), "dot-stuffing undone exactly once")
 
+    def test_8bit_headers_that_are_not_utf8(self):
+        """Legacy clients send Latin-1 in headers: the message is accepted and delivered as
+        sent, and its events carry the header with U+FFFD for each invalid byte."""
+        raw = (b"From: news@shop.example\r\nTo: bob@sink.test\r\nSubject: caf\xe9 cr\xe8me\r\n"
+               b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nd\xe9j\xe0 vu\r\n")
+        with self.starttls_client() as c:
+            c.login(self.user, self.password)
+            mid = self.accepted_id(self.send(c, "news@shop.example", ["bob@sink.test"], raw))
+        [m] = self.received(mid)
+        self.assert_signed(m["data"])
+        self.assertIn(b"Subject: caf\xe9 cr\xe8me\r\n", m["data"])
+        self.assertIn(b"d\xe9j\xe0 vu", m["data"])
+        events = dict(self.events(mid))
+        self.assertEqual(events["Send"]["mail"]["commonHeaders"]["subject"], "caf\ufffd cr\ufffdme")
+        self.assertIn({"name": "Subject", "value": "caf\ufffd cr\ufffdme"}, events["Send"]["mail"]["headers"])
+        deadline = time.time() + 20
+        while "Delivery" not in events and time.time() < deadline:
+            time.sleep(0.1)
+            events = dict(self.events(mid))
+        self.assertEqual(events["Delivery"]["mail"], events["Send"]["mail"])
+
     def test_smtplib_pipelined_transactions_on_one_connection(self):
         with self.implicit_tls_client() as c:
             c.login(self.user, self.password)
