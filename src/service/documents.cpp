@@ -83,6 +83,15 @@ base::Result<std::optional<store::Account>> Documents::account(const std::string
   return a;
 }
 
+base::Result<bool> Documents::has_suppressed(const Caller& c) {
+  SESAME_ASSIGN(auto v, version());
+  const std::string k = c.account_id + '\x1f' + c.region;
+  if (auto hit = s_.config.has_suppressed(v, k)) return *hit;
+  SESAME_ASSIGN(bool any, s_.store.has_suppressed(c.account_id, c.region));
+  s_.config.put_has_suppressed(v, k, any);
+  return any;
+}
+
 base::Result<json> Documents::require(const Caller& c, const char* kind, const std::string& name,
                                       const std::string& not_found_message) {
   SESAME_ASSIGN(auto doc, find(c, kind, name));

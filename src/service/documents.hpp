@@ -64,6 +64,9 @@ class Documents {
   base::Result<std::shared_ptr<const json>> find_shared(const Caller& c, const char* kind, const std::string& name);
   /// The account record, cached like documents.
   base::Result<std::optional<store::Account>> account(const std::string& id);
+  /// Whether the caller's suppression list has any entry, cached like documents (each
+  /// change to a list bumps the configuration version).
+  base::Result<bool> has_suppressed(const Caller& c);
   /// Reads the configuration version once for the finds that follow (one operation's
   /// consistent view, as a send needs), until this object writes.
   base::Status pin();

@@ -337,7 +337,11 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
                                        : (settings ? settings->value("suppression", json::object()) : json::object()))
                            .value("SuppressedReasons", json::array({"BOUNCE", "COMPLAINT"}));
   std::vector<store::Suppressed> suppressed;
+  bool list_has_entries = false;
   if (!reasons.empty()) {
+    SESAME_ASSIGN(list_has_entries, docs.has_suppressed(c));  // cached: usually none
+  }
+  if (list_has_entries) {
     std::vector<std::string> lower;
     for (const auto& r : rcpts) lower.push_back(base::to_lower_ascii(r.address));
     SESAME_ASSIGN(auto listed, s_.store.suppressed_among(c.account_id, c.region, lower));

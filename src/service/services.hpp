@@ -78,48 +78,53 @@ struct SendCounters {
   std::map<std::string, queue::RollingDay> days;
 };
 
-/// Configuration as last read (parsed documents and accounts), valid while the store's
-/// config_version() is unchanged: a send reads one small counter instead of several
-/// documents. Entries of an older version are dropped when a newer one is seen; bounded.
+/// Configuration as last read (parsed documents, accounts, whether suppression lists have
+/// entries), valid while the store's config_version() is unchanged: a send reads one small
+/// counter instead of several documents. Entries of an older version are dropped when a newer one is seen; bounded.
 class ConfigCache {
  public:
   using Doc = std::shared_ptr<const json>;  // nullptr: the document does not exist
   /// Found (a Doc, possibly null) or not cached at `version`.
-  std::optional<Doc> doc(std::uint64_t version, const std::string& key) {
-    std::lock_guard lk(mu_);
-    if (!current(version)) return std::nullopt;
-    auto it = docs_.find(key);
-    if (it == docs_.end()) return std::nullopt;
-    return it->second;
-  }
-  void put_doc(std::uint64_t version, const std::string& key, Doc d) {
-    std::lock_guard lk(mu_);
-    if (!current(version)) return;
-    if (docs_.size() >= kMaxEntries) docs_.clear();
-    docs_[key] = std::move(d);
-  }
+  std::optional<Doc> doc(std::uint64_t version, const std::string& key) { return get(docs_, version, key); }
+  void put_doc(std::uint64_t version, const std::string& key, Doc d) { put(docs_, version, key, std::move(d)); }
   std::optional<std::optional<store::Account>> account(std::uint64_t version, const std::string& id) {
-    std::lock_guard lk(mu_);
-    if (!current(version)) return std::nullopt;
-    auto it = accounts_.find(id);
-    if (it == accounts_.end()) return std::nullopt;
-    return it->second;
+    return get(accounts_, version, id);
   }
   void put_account(std::uint64_t version, const std::string& id, std::optional<store::Account> a) {
-    std::lock_guard lk(mu_);
-    if (!current(version)) return;
-    if (accounts_.size() >= kMaxEntries) accounts_.clear();
-    accounts_[id] = std::move(a);
+    put(accounts_, version, id, std::move(a));
+  }
+  /// Whether an account's suppression list (key: account and region) has entries.
+  std::optional<bool> has_suppressed(std::uint64_t version, const std::string& key) {
+    return get(suppression_, version, key);
+  }
+  void put_has_suppressed(std::uint64_t version, const std::string& key, bool any) {
+    put(suppression_, version, key, any);
   }
 
  private:
   static constexpr std::size_t kMaxEntries = 20000;
+  template <class V>
+  std::optional<V> get(const std::unordered_map<std::string, V>& map, std::uint64_t version, const std::string& key) {
+    std::lock_guard lk(mu_);
+    if (!current(version)) return std::nullopt;
+    auto it = map.find(key);
+    if (it == map.end()) return std::nullopt;
+    return it->second;
+  }
+  template <class V>
+  void put(std::unordered_map<std::string, V>& map, std::uint64_t version, const std::string& key, V value) {
+    std::lock_guard lk(mu_);
+    if (!current(version)) return;
+    if (map.size() >= kMaxEntries) map.clear();
+    map[key] = std::move(value);
+  }
   /// True when `version` is the one cached; a newer one empties the cache first, an older
   /// one (a reader that started before a write) is neither served nor stored.
   bool current(std::uint64_t version) {
     if (version > version_) {
       docs_.clear();
       accounts_.clear();
+      suppression_.clear();
       version_ = version;
     }
     return version == version_;
@@ -128,6 +133,7 @@ class ConfigCache {
   std::uint64_t version_ = 0;
   std::unordered_map<std::string, Doc> docs_;
   std::unordered_map<std::string, std::optional<store::Account>> accounts_;
+  std::unordered_map<std::string, bool> suppression_;
 };
 
 struct Services {

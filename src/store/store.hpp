@@ -163,8 +163,9 @@ class Store {
 
   virtual base::Result<std::optional<AccessKey>> find_access_key(const std::string& id) = 0;
   virtual base::Result<std::optional<Account>> find_account(const std::string& id) = 0;
-  /// Changes whenever documents or accounts change, whoever wrote them (this process or the
-  /// admin CLI): what was read at one value is still current while the value is the same.
+  /// Changes whenever documents, accounts or a suppression list change, whoever wrote them
+  /// (this process or the admin CLI): what was read at one value is still current while the
+  /// value is the same.
   virtual base::Result<std::uint64_t> config_version() = 0;
   virtual base::Result<std::vector<Account>> list_accounts() = 0;
 
@@ -207,6 +208,9 @@ class Store {
   virtual base::Result<std::vector<EventRecord>> events_after(std::uint64_t after, std::size_t limit) = 0;
   virtual base::Result<std::optional<Suppressed>> suppressed(const std::string& account, const std::string& region,
                                                              const std::string& address) = 0;
+  /// Whether the account's list in `region` has any entry (read once per configuration
+  /// version by the send path, which skips the lookups below while it has none).
+  virtual base::Result<bool> has_suppressed(const std::string& account, const std::string& region) = 0;
   /// Which of `addresses` (lower-case) are on the list.
   virtual base::Result<std::vector<Suppressed>> suppressed_among(const std::string& account, const std::string& region,
                                                                  const std::vector<std::string>& addresses) = 0;

@@ -196,6 +196,14 @@ class Events(harness.MailWorld, unittest.TestCase):
                                          SuppressionOptions={"SuppressedReasons": ["COMPLAINT"]})
         through = self.send("blocked@sink.test", configuration_set="nosuppress")
         self.received(through)
+        # Off the list again: the very next send is attempted (the cached view of the list
+        # is dropped by the change).
+        self.v2.delete_suppressed_destination(EmailAddress="blocked@sink.test")
+        self.received(self.send("blocked@sink.test"))
+        self.v2.put_suppressed_destination(EmailAddress="blocked@sink.test", Reason="BOUNCE")
+        again = self.send("blocked@sink.test")
+        time.sleep(0.5)
+        self.assertEqual([t for t, _ in self.events(again)], ["Send", "Bounce"])
 
     def test_hard_bounces_join_the_list(self):
         mid = self.send("bounce-hard@sink.test")

@@ -49,8 +49,9 @@ CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, region TEXT NOT NULL,
   message_id TEXT NOT NULL, type TEXT NOT NULL, body TEXT NOT NULL, created REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS events_by_message ON events(message_id, seq);
--- Bumped by every write to docs or accounts, by any process (the admin CLI too): readers
--- keep parsed configuration while it is unchanged (one tiny read instead of several).
+-- Bumped by every write to docs, accounts or the suppression list, by any process (the admin
+-- CLI too): readers keep parsed configuration while it is unchanged (one tiny read instead
+-- of several).
 CREATE TABLE IF NOT EXISTS config_version (id INTEGER PRIMARY KEY CHECK (id = 0), n INTEGER NOT NULL);
 INSERT OR IGNORE INTO config_version VALUES (0, 0);
 -- The account-level suppression list (SES v2), per account and region.
@@ -277,8 +278,8 @@ Result<std::vector<Doc>> list_docs(Conn& c, const std::string& account, const st
 class SqliteTxn final : public Txn {
  public:
   explicit SqliteTxn(Conn& c) : c_(c), db_(c.db) {}
-  /// Every change to configuration (docs, accounts) bumps config_version in the same
-  /// transaction, so a rollback undoes the bump with the change.
+  /// Every change to configuration (docs, accounts, suppression lists) bumps config_version
+  /// in the same transaction, so a rollback undoes the bump with the change.
   Status bump_config() {
     bumped_config_ = true;
     Stmt s(c_, "UPDATE config_version SET n = n + 1 WHERE id = 0");
@@ -359,14 +360,16 @@ class SqliteTxn final : public Txn {
     if (!s.valid()) return db_error(db_, "prepare");
     s.bind(1, account).bind(2, region).bind(3, e.address).bind(4, e.reason).bind(5, e.updated).bind(6, e.message_id).bind(7, e.feedback_id);
     if (s.step() != SQLITE_DONE) return db_error(db_, "suppress");
-    return base::ok_status();
+    return bump_config();
   }
   Result<bool> unsuppress(const std::string& account, const std::string& region, const std::string& address) override {
     Stmt s(c_, "DELETE FROM suppressed WHERE account=? AND region=? AND address=?");
     if (!s.valid()) return db_error(db_, "prepare");
     s.bind(1, account).bind(2, region).bind(3, address);
     if (s.step() != SQLITE_DONE) return db_error(db_, "unsuppress");
-    return sqlite3_changes(db_) > 0;
+    if (sqlite3_changes(db_) == 0) return false;
+    SESAME_CHECK(bump_config());
+    return true;
   }
   Status insert_webhook(const WebhookDelivery& w) override {
     Stmt s(c_, "INSERT INTO webhooks(subscription, endpoint, payload, created) VALUES(?,?,?,?)");
@@ -689,6 +692,16 @@ class SqliteStore final : public Store {
     SESAME_ASSIGN(auto list, suppressed_among(account, region, {address}));
     if (list.empty()) return std::optional<Suppressed>();
     return std::optional<Suppressed>(std::move(list.front()));
+  }
+  Result<bool> has_suppressed(const std::string& account, const std::string& region) override {
+    return with_reader([&](Conn& c) -> Result<bool> {
+      Stmt s(c, "SELECT 1 FROM suppressed WHERE account=? AND region=? LIMIT 1");
+      if (!s.valid()) return db_error(c.db, "prepare");
+      s.bind(1, account).bind(2, region);
+      const int rc = s.step();
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_error(c.db, "suppressed");
+      return rc == SQLITE_ROW;
+    });
   }
   Result<std::vector<Suppressed>> suppressed_among(const std::string& account, const std::string& region,
                                                    const std::vector<std::string>& addresses) override {
