@@ -97,6 +97,12 @@ TEST(Outcome, EventsCarrySesFields) {
   EXPECT_EQ(e["eventType"], "Delivery");
   EXPECT_EQ(e["delivery"]["processingTimeMillis"], 1500);
   EXPECT_EQ(e["delivery"]["recipients"][0], "a@b.test");
+  // Written by hand: the same text nlohmann writes for the object.
+  const nlohmann::json expected{{"timestamp", "2023-11-14T22:13:21.500Z"}, {"processingTimeMillis", 1500},
+                                {"recipients", {"a@b.test"}},                {"smtpResponse", "250 ok"},
+                                {"reportingMTA", "mta.test"},                {"remoteMtaIp", "127.0.0.1"}};
+  EXPECT_EQ(delivery::delivery_event(c, 1700000000, "a@b.test", "250 ok"),
+            R"({"eventType":"Delivery","mail":{"messageId":"m"},"delivery":)" + expected.dump() + "}");
   auto d = delivery::decide(parse("550 5.1.1 no\r\n"));
   auto b = nlohmann::json::parse(delivery::bounce_event(c, "Permanent", "NoEmail", {{"a@b.test", d}}, "fid"));
   EXPECT_EQ(b["bounce"]["bouncedRecipients"][0]["diagnosticCode"], "smtp; 550 5.1.1 no");

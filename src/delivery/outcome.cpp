@@ -1,6 +1,7 @@
 #include "delivery/outcome.hpp"
 
 #include "base/encoding.hpp"
+#include "base/json_text.hpp"
 
 #include "base/clock.hpp"
 
@@ -108,13 +109,24 @@ Decision decide(const RcptResult& r) {
 }
 
 std::string delivery_event(const EventContext& c, double accepted, const std::string& recipient, const std::string& smtp_response) {
-  json delivery{{"timestamp", base::format_iso8601(c.now)},
-                {"processingTimeMillis", static_cast<long long>((c.now - accepted) * 1000)},
-                {"recipients", json::array({recipient})},
-                {"smtpResponse", smtp_response},
-                {"reportingMTA", c.reporting_mta}};
-  if (!c.remote_ip.empty()) delivery["remoteMtaIp"] = c.remote_ip;
-  return event_text("Delivery", c.mail_json, "delivery", delivery);
+  // Every delivered message has one: written directly, keys in nlohmann's (sorted) order as
+  // the other events have them.
+  std::string out;
+  out.reserve(c.mail_json.size() + smtp_response.size() + recipient.size() + 256);
+  out += R"({"eventType":"Delivery","mail":)";
+  out += c.mail_json.empty() ? "{}" : c.mail_json;
+  out += R"(,"delivery":)";
+  base::JsonWriter w(out);
+  w.begin_object();
+  w.key("processingTimeMillis").value(static_cast<std::int64_t>((c.now - accepted) * 1000));
+  w.key("recipients").begin_array().value(recipient).end_array();
+  if (!c.remote_ip.empty()) w.key("remoteMtaIp").value(c.remote_ip);
+  w.key("reportingMTA").value(c.reporting_mta);
+  w.key("smtpResponse").value(smtp_response);
+  w.key("timestamp").value(base::format_iso8601(c.now));
+  w.end_object();
+  out += '}';
+  return out;
 }
 
 std::string bounce_event(const EventContext& c, const std::string& bounce_type, const std::string& subtype,
