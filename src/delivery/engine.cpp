@@ -286,7 +286,9 @@ struct Engine::Impl {
     const store::MessageRecord& rec = held ? *held : *loaded;
     json meta = json::parse(rec.meta, nullptr, false);
     if (meta.is_discarded()) meta = json::object();
-    json d = meta.value("delivery", json::object());
+    static const json kNoOptions = json::object();
+    const auto options = meta.find("delivery");  // read in place, not copied
+    const json& d = options != meta.end() && options->is_object() ? *options : kNoOptions;
     const std::string return_path = d.value("return_path", std::string());
     const bool require_tls = d.value("require_tls", false);
     const double expiry = rec.accepted + d.value("max_delivery_seconds", 50400.0);
