@@ -202,6 +202,12 @@ base::Result<QueryItems> parse_query_items(std::string_view text, bool plus_is_s
     auto v = eq == std::string_view::npos ? std::optional<std::string>("")
                                           : base::percent_decode(item.substr(eq + 1), plus_is_space);
     if (!k || !v) return invalid("malformed percent-encoding in the request");
+    // SES's documents (XML, JSON) carry text: bytes that are not UTF-8 are refused here,
+    // not stored to fail later.
+    for (const std::string* text : {&*k, &*v})
+      for (std::size_t i = 0, n = 0; i < text->size(); i += n)
+        if ((n = utf8_sequence(*text, i)) == 0)
+          return invalid("Value for parameter " + base::percent_encode(*k) + " is not valid UTF-8");
     out.emplace_back(std::move(*k), std::move(*v));
   }
   return out;

@@ -85,6 +85,17 @@ class BadInput(harness.ServerCase):
         self.assertNotEqual(code, "<not well-formed XML>", data)
         data.decode("utf-8")
 
+    def test_invalid_utf8_in_free_text_is_refused(self):
+        # Not a name that validation would refuse anyway: a template's subject. Refused with
+        # 400 when the form is decoded, never a 500 when the document is stored.
+        status, code, msg, data = self.v1_raw("Action=CreateTemplate&Version=2010-12-01&Template.TemplateName=bad8"
+                                              "&Template.SubjectPart=caf%E9&Template.TextPart=x")
+        self.assertEqual((status, code), (400, "ValidationError"), data)
+        self.assertIn(b"Template.SubjectPart is not valid UTF-8", data)
+        data.decode("utf-8")
+        status, code, msg, data = self.v1("ListTemplates")
+        self.assertNotIn(b"bad8", data)
+
     def test_unknown_action(self):
         status, code, msg, data = self.v1("DoSomethingWeird")
         self.assertEqual(status, 400, data)
