@@ -1,5 +1,7 @@
 #include "api/json_fast.hpp"
 
+#include "base/encoding.hpp"
+
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -133,27 +135,6 @@ class Parser {
     return true;
   }
 
-  /// Length of the well-formed UTF-8 sequence at p (RFC 3629 §4: no overlong forms, no
-  /// surrogates, nothing above U+10FFFF), or 0.
-  std::size_t utf8_sequence(const unsigned char* p, std::size_t avail) const {
-    const unsigned c = p[0];
-    auto cont = [&](std::size_t i) { return i < avail && (p[i] & 0xC0) == 0x80; };
-    if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-      if (!cont(1) || !cont(2)) return 0;
-      if (c == 0xE0 && p[1] < 0xA0) return 0;  // overlong
-      if (c == 0xED && p[1] > 0x9F) return 0;  // surrogates
-      return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-      if (!cont(1) || !cont(2) || !cont(3)) return 0;
-      if (c == 0xF0 && p[1] < 0x90) return 0;  // overlong
-      if (c == 0xF4 && p[1] > 0x8F) return 0;  // above U+10FFFF
-      return 4;
-    }
-    return 0;
-  }
-
   bool string(std::string& out) {
     ++p_;  // opening quote
     for (;;) {
@@ -170,7 +151,7 @@ class Parser {
       if (c == '"') return ++p_, true;
       if (c < 0x20) return false;  // control characters must be escaped
       if (c >= 0x80) {
-        const std::size_t n = utf8_sequence(reinterpret_cast<const unsigned char*>(p_), std::size_t(end_ - p_));
+        const std::size_t n = base::utf8_sequence(std::string_view(p_, std::size_t(end_ - p_)), 0);
         if (n == 0) return false;
         out.append(p_, n);
         p_ += n;

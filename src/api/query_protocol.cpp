@@ -69,36 +69,13 @@ base::Result<std::optional<json>> decode_at(const Shape& s, const std::string& k
   }
 }
 
-/// Length of the valid UTF-8 sequence at s[i] (RFC 3629: no overlongs, no surrogates,
-/// nothing above U+10FFFF), or 0 when invalid.
-std::size_t utf8_sequence(std::string_view s, std::size_t i) {
-  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  auto cont = [&](std::size_t k) { return k < s.size() && (b(k) & 0xC0) == 0x80; };
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) return cont(i + 1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (!cont(i + 1) || !cont(i + 2)) return 0;
-    if (c == 0xE0 && b(i + 1) < 0xA0) return 0;   // overlong
-    if (c == 0xED && b(i + 1) >= 0xA0) return 0;  // surrogates
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
-    if (c == 0xF0 && b(i + 1) < 0x90) return 0;
-    if (c == 0xF4 && b(i + 1) >= 0x90) return 0;
-    return 4;
-  }
-  return 0;
-}
-
 /// XML character data: escapes markup, and replaces what XML 1.0 cannot carry (invalid
 /// UTF-8, control characters) with U+FFFD, so a client can always parse the document even
 /// when a message echoes hostile input.
 void xml_escape(std::string& out, std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
     char c = s[i];
-    std::size_t n = utf8_sequence(s, i);
+    std::size_t n = base::utf8_sequence(s, i);
     if (n == 0 || (n == 1 && static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r')) {
       out += "\xEF\xBF\xBD";
       i += n == 0 ? 1 : n;
@@ -206,7 +183,7 @@ base::Result<QueryItems> parse_query_items(std::string_view text, bool plus_is_s
     // not stored to fail later.
     for (const std::string* text : {&*k, &*v})
       for (std::size_t i = 0, n = 0; i < text->size(); i += n)
-        if ((n = utf8_sequence(*text, i)) == 0)
+        if ((n = base::utf8_sequence(*text, i)) == 0)
           return invalid("Value for parameter " + base::percent_encode(*k) + " is not valid UTF-8");
     out.emplace_back(std::move(*k), std::move(*v));
   }

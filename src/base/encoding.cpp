@@ -208,4 +208,27 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+std::size_t utf8_sequence(std::string_view s, std::size_t i, std::size_t* prefix) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = byte(i);
+  if (c < 0x80) return 1;
+  unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
+  std::size_t len = 0;
+  if (c >= 0xC2 && c <= 0xDF) len = 2;
+  else if (c == 0xE0) len = 3, lo = 0xA0;  // no overlong forms
+  else if (c == 0xED) len = 3, hi = 0x9F;  // no surrogates
+  else if (c >= 0xE1 && c <= 0xEF) len = 3;
+  else if (c == 0xF0) len = 4, lo = 0x90;  // no overlong forms
+  else if (c == 0xF4) len = 4, hi = 0x8F;  // nothing above U+10FFFF
+  else if (c >= 0xF1 && c <= 0xF3) len = 4;
+  std::size_t k = 1;
+  for (; k < len && i + k < s.size(); ++k) {
+    const unsigned char b = byte(i + k);
+    if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) break;
+  }
+  if (len != 0 && k == len) return len;
+  if (prefix) *prefix = k;
+  return 0;
+}
+
 }  // namespace sesame::base

@@ -29,6 +29,13 @@ bool constant_time_equal(std::string_view a, std::string_view b);
 /// Cryptographically random bytes (OpenSSL RAND_bytes); aborts if the RNG fails.
 std::string random_bytes(std::size_t n);
 
+/// Length of the well-formed UTF-8 sequence starting at s[i] (Unicode Table 3-7: no overlong
+/// forms, surrogates or code points above U+10FFFF; ASCII is 1), or 0 when none starts there.
+/// Then `prefix`, when given, gets how many bytes from s[i] the ill-formed attempt spans (at
+/// least 1: the lead byte and the continuation bytes that were still possible), which a
+/// decoder replacing errors with U+FFFD skips before reading on.
+std::size_t utf8_sequence(std::string_view s, std::size_t i, std::size_t* prefix = nullptr);
+
 std::string to_lower_ascii(std::string_view s);
 std::string to_upper_ascii(std::string_view s);
 std::string_view trim(std::string_view s);

@@ -101,3 +101,26 @@ TEST(Ids, SesMessageIdFormat) {
 }
 }  // namespace
 }  // namespace sesame::base
+
+namespace sesame::base {
+namespace {
+TEST(Utf8Sequence, WellFormedLengthsAndIllFormedSpans) {
+  EXPECT_EQ(utf8_sequence("a", 0), 1u);
+  EXPECT_EQ(utf8_sequence("\xC3\xA9", 0), 2u);
+  EXPECT_EQ(utf8_sequence("\xE2\x82\xAC", 0), 3u);
+  EXPECT_EQ(utf8_sequence("\xF0\x9F\x98\x80", 0), 4u);
+  EXPECT_EQ(utf8_sequence("x\xF4\x8F\xBF\xBF", 1), 4u);  // U+10FFFF
+  struct Bad {
+    const char* text;
+    std::size_t span;
+  } bad[] = {{"\x80", 1},         {"\xC0\xAF", 1},     {"\xE0\x80\x80", 1}, {"\xED\xA0\x80", 1}, {"\xF4\x90\x80\x80", 1},
+             {"\xF5\x80\x80", 1}, {"\xFF", 1},         {"\xC3", 1},         {"\xE2\x82", 2},     {"\xE2\x82x", 2},
+             {"\xF0\x9F\x98", 3}, {"\xF0\x9F\x98x", 3}};
+  for (const auto& b : bad) {
+    std::size_t span = 0;
+    EXPECT_EQ(utf8_sequence(b.text, 0, &span), 0u) << b.text;
+    EXPECT_EQ(span, b.span) << b.text;
+  }
+}
+}  // namespace
+}  // namespace sesame::base

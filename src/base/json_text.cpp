@@ -1,5 +1,7 @@
 #include "base/json_text.hpp"
 
+#include "base/encoding.hpp"
+
 #include <cassert>
 #include <charconv>
 
@@ -27,20 +29,6 @@ void append_escape(std::string& out, unsigned char c) {
   }
 }
 
-/// A well-formed UTF-8 sequence's length and the range of its second byte (Unicode
-/// Table 3-7); 0 when `lead` cannot start one.
-int sequence(unsigned char lead, unsigned char& lo, unsigned char& hi) {
-  lo = 0x80;
-  hi = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) return 2;
-  if (lead == 0xE0) return lo = 0xA0, 3;
-  if (lead == 0xED) return hi = 0x9F, 3;
-  if (lead >= 0xE1 && lead <= 0xEF) return 3;
-  if (lead == 0xF0) return lo = 0x90, 4;
-  if (lead == 0xF4) return hi = 0x8F, 4;
-  if (lead >= 0xF1 && lead <= 0xF3) return 4;
-  return 0;
-}
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
@@ -62,25 +50,13 @@ void append_json_string(std::string& out, std::string_view s) {
     }
     // Like nlohmann's replace handler: an ill-formed sequence becomes one U+FFFD and the
     // byte that broke it is read again (a lead byte that cannot start one is consumed).
-    unsigned char lo = 0, hi = 0;
-    const int len = sequence(c, lo, hi);
-    if (len == 0) {
-      out += kReplacement;
-      i = j + 1;
-      continue;
-    }
-    int k = 1;
-    for (; k < len; ++k) {
-      if (j + k >= n) break;
-      const unsigned char b = p[j + k];
-      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) break;
-    }
-    if (k == len) {
+    std::size_t skip = 1;
+    if (const std::size_t len = utf8_sequence(s, j, &skip); len != 0) {
       out.append(s.data() + j, len);
       i = j + len;
     } else {
       out += kReplacement;
-      i = j + k;  // the offending byte again (or the end: a truncated sequence)
+      i = j + skip;
     }
   }
   out += '"';
