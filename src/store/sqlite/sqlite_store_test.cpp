@@ -263,6 +263,34 @@ TEST_F(SqliteStoreTest, ConfigVersionSeesOwnWritesAtOnceAndAnotherProcesssSoon) 
   EXPECT_EQ(store_->config_version().value(), seen);
 }
 
+TEST_F(SqliteStoreTest, SuppressionListChangesBumpTheConfigVersion) {
+  // The send path caches per configuration version whether a list has entries: every change
+  // to a list must move the version, and only a real change.
+  auto version = [&] { return store_->config_version().value(); };
+  const std::uint64_t v0 = version();
+  EXPECT_FALSE(store_->has_suppressed("acct", "us-east-1").value());
+  ASSERT_TRUE(store_->write([](Txn& t) { return t.suppress("acct", "us-east-1", Suppressed{"a@x.test", "BOUNCE", 1, "", ""}); }).ok());
+  const std::uint64_t v1 = version();
+  EXPECT_GT(v1, v0);
+  EXPECT_TRUE(store_->has_suppressed("acct", "us-east-1").value());
+  EXPECT_FALSE(store_->has_suppressed("acct", "eu-west-1").value());
+  EXPECT_FALSE(store_->has_suppressed("other", "us-east-1").value());
+  bool removed = false;
+  ASSERT_TRUE(store_->write([&](Txn& t) -> base::Status {
+                      SESAME_ASSIGN(removed, t.unsuppress("acct", "us-east-1", "nobody@x.test"));
+                      return base::ok_status();
+                    }).ok());
+  EXPECT_FALSE(removed);
+  EXPECT_EQ(version(), v1);  // nothing changed
+  ASSERT_TRUE(store_->write([&](Txn& t) -> base::Status {
+                      SESAME_ASSIGN(removed, t.unsuppress("acct", "us-east-1", "a@x.test"));
+                      return base::ok_status();
+                    }).ok());
+  EXPECT_TRUE(removed);
+  EXPECT_GT(version(), v1);
+  EXPECT_FALSE(store_->has_suppressed("acct", "us-east-1").value());
+}
+
 TEST_F(SqliteStoreTest, MigratesADatabaseFromBeforeDelivery) {
   // The schema of the first release: recipients without delivery columns, messages without
   // `mail`, user_version 0, and a message accepted in capture mode ('queued' then).
