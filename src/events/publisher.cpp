@@ -382,16 +382,20 @@ struct Publisher::Impl {
     std::vector<std::string> caught_up;
     for (const auto& [stream, lag] : next)
       if (lag.through >= global) caught_up.push_back(stream);
-    SESAME_CHECK(store.write([&](store::Txn& t) -> base::Status {
-      SESAME_CHECK(t.set_cursor(kCursor, global));
-      for (const auto& w : webhooks) SESAME_CHECK(t.insert_webhook(w));
-      for (const auto& [stream, lag] : next) {
-        // A stream that caught up follows the global cursor again: its own is set past any seq.
-        const bool follows = lag.through >= global;
-        SESAME_CHECK(t.set_cursor(stream_cursor(stream), follows ? kFollowsGlobal : lag.through));
-      }
-      return base::ok_status();
-    }));
+    // Relaxed: a power loss that undoes this commit undoes its webhooks with it, and the
+    // pass is redone from the old cursors (at least once, as SNS and Firehose deliver).
+    SESAME_CHECK(store.write(
+        [&](store::Txn& t) -> base::Status {
+          SESAME_CHECK(t.set_cursor(kCursor, global));
+          for (const auto& w : webhooks) SESAME_CHECK(t.insert_webhook(w));
+          for (const auto& [stream, lag] : next) {
+            // A stream that caught up follows the global cursor again: its own is set past any seq.
+            const bool follows = lag.through >= global;
+            SESAME_CHECK(t.set_cursor(stream_cursor(stream), follows ? kFollowsGlobal : lag.through));
+          }
+          return base::ok_status();
+        },
+        store::Store::Durability::kRelaxed));
     for (const auto& s : caught_up) next.erase(s);
     lagging = std::move(next);
     cursor = global;

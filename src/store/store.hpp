@@ -229,9 +229,6 @@ class Store {
   virtual base::Result<std::vector<WebhookDelivery>> webhooks_of(const std::string& subscription, std::uint64_t after,
                                                                  std::size_t limit) = 0;
 
-  /// Runs `job` in a durable transaction (group commit: many jobs per fsync) and returns
-  /// only after the commit reached stable storage, or with the job's or the commit's error.
-  virtual base::Status write(WriteJob job) = 0;
   /// Announces writes about to be submitted (`delta` > 0: a send is being prepared; < 0:
   /// it was submitted or gave up). While any are announced, a commit waits a little for
   /// them (SqliteOptions::commit_delay_us).
@@ -241,7 +238,12 @@ class Store {
   /// WAL is in the page cache), and reaching stable storage with the next synced commit or
   /// checkpoint (within about a second): a power loss may undo it. For records that are
   /// redone when lost, such as delivery outcomes (the recipient is attempted again).
+  /// A relaxed write alone waits up to 20 ms for a synced one to share its commit.
   enum class Durability { kSynced, kRelaxed };
+  /// Runs `job` in a durable transaction (group commit: many jobs per fsync) and returns
+  /// only after the commit reached stable storage (kRelaxed: after the commit), or with the
+  /// job's or the commit's error.
+  virtual base::Status write(WriteJob job, Durability durability = Durability::kSynced) = 0;
   /// write() without waiting: `done` gets the result on the store's writer thread after
   /// the commit. It must be short and must not call write() (it would wait for itself).
   virtual void write_async(WriteJob job, std::function<void(base::Status)> done,

@@ -789,29 +789,13 @@ class SqliteStore final : public Store {
 
   void write_async(WriteJob job, std::function<void(Status)> done, Durability durability = Durability::kSynced) override {
     Pending p{std::move(job), {}, std::move(done), durability == Durability::kRelaxed};
-    {
-      std::lock_guard lk(mu_);
-      if (!stopping_) {
-        queue_.push_back(std::move(p));
-        p.callback = nullptr;
-      }
-    }
-    if (p.callback) {
-      p.callback(base::make_error(ErrorCode::kUnavailable, "store is shutting down"));
-      return;
-    }
-    cv_.notify_one();
+    if (!enqueue(p)) p.callback(base::make_error(ErrorCode::kUnavailable, "store is shutting down"));
   }
 
-  Status write(WriteJob job) override {
-    Pending p{std::move(job), {}, nullptr};
+  Status write(WriteJob job, Durability durability = Durability::kSynced) override {
+    Pending p{std::move(job), {}, nullptr, durability == Durability::kRelaxed};
     auto fut = p.done.get_future();
-    {
-      std::lock_guard lk(mu_);
-      if (stopping_) return base::make_error(ErrorCode::kUnavailable, "store is shutting down");
-      queue_.push_back(std::move(p));
-    }
-    cv_.notify_one();
+    if (!enqueue(p)) return base::make_error(ErrorCode::kUnavailable, "store is shutting down");
     return fut.get();
   }
 
@@ -821,11 +805,30 @@ class SqliteStore final : public Store {
     std::promise<Status> done;
     std::function<void(Status)> callback;  // write_async: called instead of fulfilling `done`
     bool relaxed = false;                  // Durability::kRelaxed
+    std::chrono::steady_clock::time_point queued_at{};
     void finish(Status s) {
       if (callback) callback(std::move(s));
       else done.set_value(std::move(s));
     }
   };
+
+  /// Queues `p` (moved from only on success) and wakes the writer if it has reason to go:
+  /// not for a relaxed job joining others, which waits for a synced one or its hold anyway.
+  bool enqueue(Pending& p) {
+    bool wake;
+    {
+      std::lock_guard lk(mu_);
+      if (stopping_) return false;
+      wake = !p.relaxed || queue_.empty() || queue_.size() + 1 >= kMaxJobsPerCommit;
+      if (p.relaxed)
+        p.queued_at = std::chrono::steady_clock::now();
+      else
+        ++synced_queued_;
+      queue_.push_back(std::move(p));
+    }
+    if (wake) cv_.notify_one();
+    return true;
+  }
 
   template <class F>
   auto with_reader(F&& f) -> decltype(f(std::declval<Conn&>())) {
@@ -889,6 +892,12 @@ class SqliteStore final : public Store {
         std::unique_lock lk(mu_);
         cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
         if (queue_.empty() && stopping_) return;
+        // Relaxed writes alone wait for a synced one to ride along with (under load one comes
+        // within a millisecond): a commit of their own would write the same shared pages
+        // (database header, sequence, index and last leaf pages) once more.
+        if (synced_queued_ == 0 && !stopping_)
+          cv_.wait_until(lk, queue_.front().queued_at + kRelaxedHold,
+                         [&] { return stopping_ || synced_queued_ > 0 || queue_.size() >= kMaxJobsPerCommit; });
         if (options_.commit_delay_us > 0 && upcoming_.load(std::memory_order_relaxed) > 0 && !stopping_ &&
             queue_.size() < kMaxJobsPerCommit) {
           // A plain sleep, not a wait on cv_: every enqueue would wake the writer early.
@@ -897,6 +906,7 @@ class SqliteStore final : public Store {
           lk.lock();
         }
         while (!queue_.empty() && batch.size() < kMaxJobsPerCommit) {
+          if (!queue_.front().relaxed) --synced_queued_;
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
@@ -1023,6 +1033,9 @@ class SqliteStore final : public Store {
   std::chrono::steady_clock::time_point version_read_at_;
   std::thread checkpointer_;
   std::deque<Pending> queue_;
+  std::size_t synced_queued_ = 0;  // jobs in queue_ that are not relaxed
+  // How long a relaxed write waits for a synced one to share its commit, at most.
+  static constexpr std::chrono::milliseconds kRelaxedHold{20};
   bool stopping_ = false;
   std::thread thread_;
   std::mutex readers_mu_;
