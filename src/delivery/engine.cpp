@@ -513,6 +513,8 @@ struct Engine::Impl {
   /// on a job that started less than kFreshSeconds ago (a destination that answers slowly
   /// makes its worker stale, and ready jobs then wake others).
   static constexpr double kFreshSeconds = 0.005;
+  /// A job that threw is tried again after this long.
+  static constexpr double kFailedJobRetrySeconds = 300;
   /// Ready jobs left to each fresh worker before another is woken: a worker runs a few
   /// quick jobs in a row instead of each waking a thread of its own (a wake-up and a
   /// context switch per message, about 3% of the CPU at 2,000 messages a second).
@@ -558,7 +560,16 @@ struct Engine::Impl {
         // this worker comes back here and takes the next job itself.
         wake_for_ready(now);
         lk.unlock();
-        run(*job);
+        try {
+          run(*job);
+        } catch (const std::exception& e) {
+          // A bug or a record this version cannot read, not the destination's doing. The
+          // recipients stay queued in the store; the job is tried again later and the other
+          // jobs go on (an exception leaving the thread would end the server).
+          base::log().error("delivery: job for {} to {} failed, retrying in {} s: {}", job->message_id, job->domain,
+                            kFailedJobRetrySeconds, e.what());
+          retry_later(*job, kFailedJobRetrySeconds);
+        }
         lk.lock();
         sched.finish(job->domain);
         busy_since[me] = kBetweenJobs;
