@@ -148,10 +148,11 @@ base::Result<Config> load_config(const std::string& path) {
       return bad("config: delivery.mode must be \"deliver\" or \"capture\"");
   }
   if (auto m = t["smtp"].as_table()) {
-    SESAME_CHECK(check_keys(*m, "smtp.", {"submission_listen", "submission_tls_listen", "region", "trusted_networks",
-                                          "trusted_account", "max_message_bytes", "max_connections",
-                                          "max_connections_per_ip", "command_timeout_seconds", "data_timeout_seconds",
-                                          "enhanced_status_codes", "feedback_listen", "feedback_domains"}));
+    SESAME_CHECK(check_keys(
+        *m, "smtp.",
+        {"submission_listen", "submission_tls_listen", "region", "trusted_networks", "trusted_account",
+         "max_message_bytes", "max_connections", "max_connections_per_ip", "command_timeout_seconds",
+         "data_timeout_seconds", "enhanced_status_codes", "feedback_listen", "feedback_domains", "worker_threads"}));
     c.smtp_feedback_listen = (*m)["feedback_listen"].value_or(c.smtp_feedback_listen);
     if (auto doms = (*m)["feedback_domains"].as_array()) {
       for (const auto& n : *doms) {
@@ -177,6 +178,9 @@ base::Result<Config> load_config(const std::string& path) {
     c.smtp_command_timeout_seconds = (*m)["command_timeout_seconds"].value_or(c.smtp_command_timeout_seconds);
     c.smtp_data_timeout_seconds = (*m)["data_timeout_seconds"].value_or(c.smtp_data_timeout_seconds);
     c.smtp_enhanced_status_codes = (*m)["enhanced_status_codes"].value_or(c.smtp_enhanced_status_codes);
+    c.smtp_worker_threads = int((*m)["worker_threads"].value_or(int64_t(c.smtp_worker_threads)));
+    if (c.smtp_worker_threads < 0 || c.smtp_worker_threads > 256)
+      return bad("config: smtp.worker_threads must be 0 (one per core, plus one) .. 256");
     if (!c.smtp_trusted_networks.empty() && c.smtp_trusted_account.empty())
       return bad("config: smtp.trusted_networks needs smtp.trusted_account (the account they send as)");
     if (c.smtp_max_message_bytes < 1024 || c.smtp_max_message_bytes > (std::size_t(1) << 30))

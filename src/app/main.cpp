@@ -258,6 +258,7 @@ int serve(const app::Config& cfg) {
       o.max_connections_per_ip = cfg.smtp_max_connections_per_ip;
       o.command_timeout_seconds = cfg.smtp_command_timeout_seconds;
       o.data_timeout_seconds = cfg.smtp_data_timeout_seconds;
+      o.worker_threads = cfg.smtp_worker_threads;
       o.auth_failures = failures;
       smtp.push_back(std::make_unique<net::SmtpListener>(o, submission));
       if (auto st = smtp.back()->start(); !st.ok()) return fail(st.error().message);
@@ -296,6 +297,7 @@ int serve(const app::Config& cfg) {
     o.max_connections_per_ip = cfg.smtp_max_connections_per_ip;
     o.command_timeout_seconds = cfg.smtp_command_timeout_seconds;
     o.data_timeout_seconds = cfg.smtp_data_timeout_seconds;
+    o.worker_threads = cfg.smtp_worker_threads;
     smtp.push_back(std::make_unique<net::SmtpListener>(o, *feedback_backend));
     if (auto st = smtp.back()->start(); !st.ok()) return fail(st.error().message);
     std::string domains;

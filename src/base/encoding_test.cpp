@@ -1,12 +1,12 @@
 #include "base/encoding.hpp"
 
 #include <gtest/gtest.h>
-
-#include <set>
-#include <vector>
-
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <set>
+#include <thread>
+#include <vector>
 
 #include "base/clock.hpp"
 
@@ -36,6 +36,23 @@ TEST(Encoding, ConstantTimeEqual) {
   EXPECT_TRUE(constant_time_equal("abc", "abc"));
   EXPECT_FALSE(constant_time_equal("abc", "abd"));
   EXPECT_FALSE(constant_time_equal("abc", "ab"));
+}
+
+TEST(Encoding, Sha256KnownAnswersOnSeveralThreads) {
+  // FIPS 180-2 examples, and a million 'a's; each thread hashes with its own context.
+  auto check = [] {
+    EXPECT_EQ(hex_lower(sha256("")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(hex_lower(sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(hex_lower(sha256(std::string(1000000, 'a'))),
+              "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i)
+    threads.emplace_back([&] {
+      for (int j = 0; j < 50; ++j) check();
+    });
+  for (auto& t : threads) t.join();
+  check();
 }
 
 TEST(Encoding, RandomBytesAreFreshAcrossThePoolAndAFork) {

@@ -116,10 +116,14 @@ struct SmtpListener::Impl {
   std::vector<std::thread> threads;
 
   Impl(SmtpListenerOptions o, SmtpBackend& b)
-      : options(std::move(o)), backend(b), workers(std::size_t(std::max(1, options.worker_threads))) {
+      : options(std::move(o)), backend(b), workers(worker_count(options.worker_threads)) {
     if (!options.auth_failures) options.auth_failures = std::make_shared<AuthFailures>();
   }
 
+  static std::size_t worker_count(int configured) {
+    if (configured > 0) return std::size_t(configured);
+    return std::size_t(std::max(1u, std::thread::hardware_concurrency())) + 1;
+  }
   static std::chrono::milliseconds ms(double seconds) { return std::chrono::milliseconds(static_cast<long long>(seconds * 1000)); }
   static double now() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();

@@ -428,7 +428,9 @@ class TrustedNetworks(unittest.TestCase):
         cls.server.start()
         account = cls.server.unthrottled_sender("shop.example")
         cls.server.stop()
-        cls.server.extra_config += f'[smtp]\ntrusted_networks = ["127.0.0.1/32", "::1"]\ntrusted_account = "{account}"\n'
+        # One worker thread: sessions never hold it while their commit is under way.
+        cls.server.extra_config += (f'[smtp]\ntrusted_networks = ["127.0.0.1/32", "::1"]\ntrusted_account = "{account}"\n'
+                                    'worker_threads = 1\n')
         cls.server.start()
 
     @classmethod
@@ -449,6 +451,23 @@ class TrustedNetworks(unittest.TestCase):
             captured = [m for m in json.loads(r.read())["messages"] if m["Id"] == mid]
         self.assertEqual(len(captured), 1)
         self.assertIn("DKIM-Signature:", captured[0]["SignedRawData"])
+
+    def test_one_worker_thread_serves_many_sessions_at_once(self):
+        import concurrent.futures
+
+        def submit(n):
+            ids = []
+            with smtplib.SMTP("127.0.0.1", self.server.smtp_port, timeout=20) as c:
+                for i in range(3):
+                    c.sendmail("news@shop.example", ["bob@example.net"],
+                               message("news@shop.example", "bob@example.net", f"session {n} message {i}"))
+                    ids.append(i)
+            return len(ids)
+
+        start = time.time()
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            self.assertEqual(sum(pool.map(submit, range(8))), 24)
+        self.assertLess(time.time() - start, 20)
 
     def test_outside_the_networks_needs_auth(self):
         with smtplib.SMTP("127.0.0.1", self.server.smtp_port, timeout=20, source_address=("127.0.0.2", 0)) as c:
