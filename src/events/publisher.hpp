@@ -55,7 +55,7 @@ using DestinationLookup = std::function<base::Result<std::vector<Destination>>(
 
 struct PublisherOptions {
   std::string firehose_dir;           // files go here
-  double poll_seconds = 0.2;          // how soon a new event is published when idle
+  double poll_seconds = 0.2;          // how soon a new event is published (the wait after any pass that was not full)
   std::size_t batch = 1000;           // events per pass (one fsync per touched file)
   std::size_t rotate_bytes = 8u << 20;
   double rotate_seconds = 300;
