@@ -50,6 +50,22 @@ struct Idle {
   double since = 0;
 };
 
+/// A job taken to follow the current one on its connection (Scheduler::take_next), with
+/// what its commands need. `conn` holds that connection once the job's commands went out
+/// behind the current message's final dot (SmtpClient::presented).
+struct Next {
+  queue::Job job;  // job.message holds the record
+  std::string return_path;
+  bool require_tls = false;
+  std::unique_ptr<SmtpClient> conn;
+};
+
+/// A string member of the delivery options, "" when absent or of another type (no throw).
+std::string option_string(const nlohmann::json& d, const char* key) {
+  auto it = d.find(key);
+  return it != d.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 /// One attempt's outcome on its way to the store.
 struct Outcome {
   queue::Job job;
@@ -233,11 +249,55 @@ struct Engine::Impl {
   }
 
   /// One attempt for a job's recipients. Fills per-recipient decisions and the remote peer.
+  /// The next ready job for `domain` with its record and envelope sender, to go on the
+  /// connection of the job running now; nothing when none is ready (or stopping). Does not
+  /// throw: the job is out of the scheduler, so a failure puts it back for later.
+  std::optional<Next> take_next(const std::string& domain) {
+    std::optional<queue::Job> j;
+    {
+      std::lock_guard lk(mu);
+      if (!stopping) j = sched.take_next(domain, clock.now());
+    }
+    if (!j) return std::nullopt;
+    Next n;
+    n.job = std::move(*j);
+    try {
+      if (!n.job.message) {
+        auto r = store.message(n.job.message_id);
+        if (!r.ok()) {
+          base::log().error("delivery: cannot load message {}: {}", n.job.message_id, r.error().message);
+          retry_later(n.job, 30);
+          return std::nullopt;
+        }
+        if (!r.value()) return std::nullopt;  // deleted meanwhile
+        n.job.message = std::make_shared<const store::MessageRecord>(std::move(*r.value()));
+      }
+      const json meta = json::parse(n.job.message->meta, nullptr, false);
+      const auto d = meta.is_object() ? meta.find("delivery") : meta.end();
+      if (meta.is_object() && d != meta.end() && d->is_object()) {
+        n.return_path = option_string(*d, "return_path");
+        const auto tls = d->find("require_tls");
+        n.require_tls = tls != d->end() && tls->is_boolean() && tls->get<bool>();
+      }
+    } catch (const std::exception& e) {
+      base::log().error("delivery: cannot prepare {} for {}: {}", n.job.message_id, domain, e.what());
+      retry_later(n.job, kFailedJobRetrySeconds);
+      return std::nullopt;
+    }
+    return n;
+  }
+
+  /// One attempt for a job's recipients. Fills per-recipient decisions and the remote peer.
+  /// `presented`: the connection that already carries this job's commands. Takes the next
+  /// ready job for the domain into `next` and, when the connection pipelines, sends its
+  /// commands behind this message (next->conn then holds the connection for it).
   std::vector<Decision> attempt(const queue::Job& job, const std::string& mail_from, const std::string& raw,
-                                bool require_tls, EventContext& ctx) {
+                                bool require_tls, EventContext& ctx, std::unique_ptr<SmtpClient> presented,
+                                std::optional<Next>& next) {
     std::vector<Decision> out(job.recipients.size());
     for (int round = 0; round < 2; ++round) {
-      std::unique_ptr<SmtpClient> c = round == 0 ? take_idle(job.domain, clock.now()) : nullptr;
+      std::unique_ptr<SmtpClient> c =
+          round == 0 ? (presented ? std::move(presented) : take_idle(job.domain, clock.now())) : nullptr;
       if (c && require_tls && !c->tls()) {
         c->quit();
         c.reset();
@@ -253,7 +313,15 @@ struct Engine::Impl {
       }
       ctx.remote_ip = c->ip();
       ctx.remote_host = c->host();
-      auto results = c->send(mail_from, job.recipients, raw);
+      // Only on a connection whose server answered its last message quickly: the next job
+      // waits for this message's answer, and must not be held up by a slow or stalling one.
+      if (!next && c->pipelining() && c->transactions() + 1 < o.max_transactions_per_connection &&
+          c->last_data_seconds() >= 0 && c->last_data_seconds() <= kPipelineAfterSeconds)
+        next = take_next(job.domain);
+      std::optional<SmtpClient::Envelope> ahead;
+      if (next && (!next->require_tls || c->tls()))
+        ahead.emplace(SmtpClient::Envelope{next->return_path, next->job.recipients, next->job.message->raw});
+      auto results = c->send(mail_from, job.recipients, raw, ahead ? &*ahead : nullptr);
       if (reused && !c->answered()) {
         // The server closed the idle connection meanwhile (it answered nothing at all, so
         // no data reached it): try once on a fresh connection.
@@ -261,7 +329,9 @@ struct Engine::Impl {
         continue;
       }
       for (std::size_t i = 0; i < results.size(); ++i) out[i] = decide(results[i]);
-      if (c->reusable() && c->transactions() < o.max_transactions_per_connection)
+      if (c->presented() && c->reusable()) {
+        next->conn = std::move(c);  // the next job's commands are on it: it goes on there
+      } else if (c->reusable() && c->transactions() < o.max_transactions_per_connection)
         put_idle(job.domain, std::move(c), clock.now());
       else
         c->quit();
@@ -270,7 +340,7 @@ struct Engine::Impl {
     return out;
   }
 
-  void run(queue::Job& job) {
+  void run(queue::Job& job, std::unique_ptr<SmtpClient> presented, std::optional<Next>& next) {
     std::shared_ptr<const store::MessageRecord> held = std::move(job.message);
     std::optional<store::MessageRecord> loaded;
     if (!held) {
@@ -301,7 +371,7 @@ struct Engine::Impl {
       for (const auto& r : job.recipients) decisions.push_back(simulate(r));  // no network at all
       ctx.remote_host = "simulator";
     } else {
-      decisions = attempt(job, return_path, rec.raw, require_tls, ctx);
+      decisions = attempt(job, return_path, rec.raw, require_tls, ctx, std::move(presented), next);
     }
     ctx.now = clock.now();
     commit(job, rec, d, expiry, ctx, decisions);
@@ -513,6 +583,9 @@ struct Engine::Impl {
   /// on a job that started less than kFreshSeconds ago (a destination that answers slowly
   /// makes its worker stale, and ready jobs then wake others).
   static constexpr double kFreshSeconds = 0.005;
+  /// A connection carries the next job's commands behind a message only when its server
+  /// answered the previous message's final dot within this many seconds.
+  static constexpr double kPipelineAfterSeconds = 0.5;
   /// A job that threw is tried again after this long.
   static constexpr double kFailedJobRetrySeconds = 300;
   /// Ready jobs left to each fresh worker before another is woken: a worker runs a few
@@ -560,18 +633,28 @@ struct Engine::Impl {
         // this worker comes back here and takes the next job itself.
         wake_for_ready(now);
         lk.unlock();
-        try {
-          run(*job);
-        } catch (const std::exception& e) {
-          // A bug or a record this version cannot read, not the destination's doing. The
-          // recipients stay queued in the store; the job is tried again later and the other
-          // jobs go on (an exception leaving the thread would end the server).
-          base::log().error("delivery: job for {} to {} failed, retrying in {} s: {}", job->message_id, job->domain,
-                            kFailedJobRetrySeconds, e.what());
-          retry_later(*job, kFailedJobRetrySeconds);
+        const std::string domain = job->domain;
+        // Jobs of the same domain that were ready meanwhile follow on the same connection,
+        // each pipelined behind the one before (attempt() takes them), in this job's slot.
+        std::unique_ptr<SmtpClient> presented;
+        for (queue::Job current = std::move(*job);;) {
+          std::optional<Next> next;
+          try {
+            run(current, std::move(presented), next);
+          } catch (const std::exception& e) {
+            // A bug or a record this version cannot read, not the destination's doing. The
+            // recipients stay queued in the store; the job is tried again later and the
+            // other jobs go on (an exception leaving the thread would end the server).
+            base::log().error("delivery: job for {} to {} failed, retrying in {} s: {}", current.message_id, domain,
+                              kFailedJobRetrySeconds, e.what());
+            retry_later(current, kFailedJobRetrySeconds);
+          }
+          if (!next) break;
+          current = std::move(next->job);
+          presented = std::move(next->conn);
         }
         lk.lock();
-        sched.finish(job->domain);
+        sched.finish(domain);
         busy_since[me] = kBetweenJobs;
         continue;
       }

@@ -129,8 +129,30 @@ std::unique_ptr<SmtpClient> SmtpClient::open(const std::string& ip, int port, co
   return c;
 }
 
+std::string SmtpClient::mail_command(const std::string& mail_from, const std::vector<std::string>& rcpts,
+                                     const std::string& data, std::optional<smtp::Reply>& refused) const {
+  bool utf8 = has_8bit(mail_from);
+  for (const auto& a : rcpts) utf8 = utf8 || has_8bit(a);
+  if (caps_.size && data.size() > caps_.size) {
+    refused = smtp::Reply{
+        552, {"5.3.4 Message size exceeds fixed maximum message size (" + std::to_string(caps_.size) + ")"}, "5.3.4"};
+    return {};
+  }
+  if (utf8 && !caps_.smtputf8) {
+    refused = smtp::Reply{
+        553, {"5.6.7 The destination does not support SMTPUTF8 for this internationalized address"}, "5.6.7"};
+    return {};
+  }
+  std::string mail = "MAIL FROM:<" + mail_from + ">";
+  if (caps_.size) mail += " SIZE=" + std::to_string(data.size());
+  if (caps_.eightbitmime && has_8bit(data)) mail += " BODY=8BITMIME";
+  if (utf8) mail += " SMTPUTF8";
+  mail += "\r\n";
+  return mail;
+}
+
 std::vector<RcptResult> SmtpClient::send(const std::string& mail_from, const std::vector<std::string>& rcpts,
-                                         const std::string& data) {
+                                         const std::string& data, const Envelope* next) {
   std::vector<RcptResult> out(rcpts.size());
   usable_ = false;  // until the transaction ends cleanly
   answered_ = false;
@@ -144,26 +166,17 @@ std::vector<RcptResult> SmtpClient::send(const std::string& mail_from, const std
     for (auto& r : out)
       if (!r.reply) r.reply = rep;
   };
-  bool utf8 = false;
-  for (const auto& a : rcpts) utf8 = utf8 || has_8bit(a);
-  utf8 = utf8 || has_8bit(mail_from);
-  if (caps_.size && data.size() > caps_.size) {
-    smtp::Reply too_big{552, {"5.3.4 Message size exceeds fixed maximum message size (" + std::to_string(caps_.size) + ")"}, "5.3.4"};
-    decide_all(too_big);
+  // Commands sent ahead by the previous send() (its `next`) are this transaction's.
+  const std::string presented = std::move(presented_);
+  presented_.clear();
+  std::optional<smtp::Reply> refused;
+  const std::string mail = mail_command(mail_from, rcpts, data, refused);
+  if (refused) {
+    if (!presented.empty()) return fail_all("the transaction sent ahead on this connection was another one");
+    decide_all(*refused);
     usable_ = true;
     return out;
   }
-  if (utf8 && !caps_.smtputf8) {
-    smtp::Reply no_utf8{553, {"5.6.7 The destination does not support SMTPUTF8 for this internationalized address"}, "5.6.7"};
-    decide_all(no_utf8);
-    usable_ = true;
-    return out;
-  }
-  std::string mail = "MAIL FROM:<" + mail_from + ">";
-  if (caps_.size) mail += " SIZE=" + std::to_string(data.size());
-  if (caps_.eightbitmime && has_8bit(data)) mail += " BODY=8BITMIME";
-  if (utf8) mail += " SMTPUTF8";
-  mail += "\r\n";
   std::string err;
   const double t = options_.command_timeout;
   smtp::Reply mail_reply, data_reply;
@@ -173,7 +186,9 @@ std::vector<RcptResult> SmtpClient::send(const std::string& mail_from, const std
     std::string batch = mail;
     for (const auto& a : rcpts) batch += "RCPT TO:<" + a + ">\r\n";
     batch += "DATA\r\n";
-    if (!write_all(batch, t, err) || !read_reply(mail_reply, t, err)) return fail_all(err);
+    if (!presented.empty() && presented != batch)
+      return fail_all("the transaction sent ahead on this connection was another one");
+    if ((presented.empty() && !write_all(batch, t, err)) || !read_reply(mail_reply, t, err)) return fail_all(err);
     if (!mail_reply.positive()) {
       // MAIL was refused: that reply decides every recipient, whatever happens next (many
       // servers hang up right after a 5xx here). Drain the rest best-effort.
@@ -199,6 +214,7 @@ std::vector<RcptResult> SmtpClient::send(const std::string& mail_from, const std
       return out;
     }
   } else {
+    if (!presented.empty()) return fail_all("the transaction sent ahead on this connection was another one");
     if (!command(mail, mail_reply, t, err)) return fail_all(err);
     if (!mail_reply.positive()) {
       decide_all(mail_reply);
@@ -226,10 +242,26 @@ std::vector<RcptResult> SmtpClient::send(const std::string& mail_from, const std
     usable_ = reset(err);
     return out;
   }
+  std::string payload = dot_stuff(data);
+  std::string ahead;  // the next transaction's commands, behind the final dot
+  if (next && caps_.pipelining) {
+    std::optional<smtp::Reply> next_refused;
+    ahead = mail_command(next->mail_from, next->recipients, next->data, next_refused);
+    if (next_refused) {
+      ahead.clear();
+    } else {
+      for (const auto& a : next->recipients) ahead += "RCPT TO:<" + a + ">\r\n";
+      ahead += "DATA\r\n";
+    }
+  }
+  payload += ahead;
   smtp::Reply final_reply;
-  if (!write_all(dot_stuff(data), options_.data_timeout, err) || !read_reply(final_reply, options_.data_timeout, err))
+  const double sent_at = net::monotonic_seconds();
+  if (!write_all(payload, options_.data_timeout, err) || !read_reply(final_reply, options_.data_timeout, err))
     return fail_all(err);
+  last_data_seconds_ = net::monotonic_seconds() - sent_at;
   decide_all(final_reply);
+  presented_ = std::move(ahead);
   usable_ = true;
   return out;
 }
@@ -241,6 +273,11 @@ bool SmtpClient::reset(std::string& error) {
 
 void SmtpClient::quit() {
   if (!conn_ || !conn_->open()) return;
+  if (!presented_.empty()) {  // the server waits for a message: QUIT would be read as one
+    usable_ = false;
+    conn_->close();
+    return;
+  }
   std::string err;
   smtp::Reply r;
   (void)command("QUIT\r\n", r, 2, err);

@@ -51,10 +51,25 @@ class SmtpClient {
   static std::unique_ptr<SmtpClient> open(const std::string& ip, int port, const std::string& host,
                                           const ClientOptions& options, Failure& failure);
 
+  /// A transaction's envelope and message, for send()'s `next`.
+  struct Envelope {
+    const std::string& mail_from;
+    const std::vector<std::string>& recipients;
+    const std::string& data;
+  };
   /// One transaction: results in the order of `recipients`. `data` is the message with
-  /// CRLF line ends, not yet dot-stuffed.
+  /// CRLF line ends, not yet dot-stuffed. With `next`, when the server offers PIPELINING,
+  /// the next transaction's commands (MAIL, RCPT, DATA) go out behind this message's final
+  /// dot in the same write (RFC 2920 §3.1: the message content may lead a group), and
+  /// presented() says so: the next send() on this connection must then be that transaction
+  /// (its replies are read, its commands not written again).
   std::vector<RcptResult> send(const std::string& mail_from, const std::vector<std::string>& recipients,
-                               const std::string& data);
+                               const std::string& data, const Envelope* next = nullptr);
+  /// Whether the last send() sent its `next`'s commands ahead.
+  bool presented() const { return !presented_.empty(); }
+  bool pipelining() const { return caps_.pipelining; }
+  /// Seconds the server took to answer the last message's final dot (negative: none yet).
+  double last_data_seconds() const { return last_data_seconds_; }
 
   /// True when the connection is still in a clean state for another transaction.
   bool reusable() const { return usable_; }
@@ -76,6 +91,11 @@ class SmtpClient {
   /// RSET after a refused transaction: true when the connection is clean for another.
   bool reset(std::string& error);
   bool start_tls(std::string& error);
+  /// The MAIL command for a transaction (SIZE, BODY=8BITMIME and SMTPUTF8 as the message
+  /// needs), or the reply that refuses it here: larger than the server's SIZE, or an
+  /// internationalized address the server cannot take.
+  std::string mail_command(const std::string& mail_from, const std::vector<std::string>& rcpts, const std::string& data,
+                           std::optional<smtp::Reply>& refused) const;
   long raw_read(char* buf, std::size_t n, double deadline, std::string& error);
 
   std::unique_ptr<net::BlockingStream> conn_;
@@ -83,9 +103,11 @@ class SmtpClient {
   ClientOptions options_;
   smtp::Capabilities caps_;
   std::string inbuf_;
+  std::string presented_;  // commands of the next transaction already sent (see presented())
   bool usable_ = false;
   bool answered_ = false;
   int transactions_ = 0;
+  double last_data_seconds_ = -1;
 };
 
 }  // namespace sesame::delivery

@@ -59,6 +59,16 @@ std::optional<Job> Scheduler::take(double now) {
   return std::nullopt;
 }
 
+std::optional<Job> Scheduler::take_next(const std::string& domain, double now) {
+  promote(now);
+  auto it = domains_.find(domain);
+  if (it == domains_.end() || it->second.ready.empty() || it->second.active == 0) return std::nullopt;
+  Job job = std::move(it->second.ready.front());
+  it->second.ready.pop_front();  // an emptied domain leaves the rotation at its turn in take()
+  --ready_count_;
+  return job;
+}
+
 void Scheduler::finish(const std::string& domain) {
   auto it = domains_.find(domain);
   if (it == domains_.end()) return;

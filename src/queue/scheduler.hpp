@@ -49,6 +49,10 @@ class Scheduler {
   void add(Job job);
   /// The next job that may start now, or nothing (none due, or every due domain at its limit).
   std::optional<Job> take(double now);
+  /// The next ready job for `domain`, to run in the slot of a job already taken from it
+  /// (the same connection: the next transaction pipelined behind the current one). Counts
+  /// no new slot; nothing when none of the domain's jobs is ready.
+  std::optional<Job> take_next(const std::string& domain, double now);
   /// A job taken from `domain` has finished (its slot is free again).
   void finish(const std::string& domain);
   /// When the earliest waiting job falls due (nothing when none waits).

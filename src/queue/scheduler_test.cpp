@@ -45,6 +45,27 @@ TEST(Scheduler, PerDomainLimitLetsOtherDomainsThrough) {
   EXPECT_EQ(third->message_id, "a2");
 }
 
+TEST(Scheduler, TakeNextRunsADomainsJobsInTheSlotAlreadyTaken) {
+  Scheduler s({1, 32});
+  s.add(job("a1", "a.test", 0));
+  s.add(job("a2", "a.test", 0.05));
+  s.add(job("a3", "a.test", 5));
+  s.add(job("b1", "b.test", 0.5));
+  EXPECT_FALSE(s.take_next("a.test", 0.1).has_value());  // no job of the domain is running
+  EXPECT_EQ(s.take(0.1)->message_id, "a1");
+  EXPECT_FALSE(s.take(0.1).has_value());  // a.test is at its limit of 1, b1 is not due
+  EXPECT_EQ(s.take_next("a.test", 1)->message_id, "a2");
+  EXPECT_FALSE(s.take_next("a.test", 1).has_value());  // a3 is not due yet
+  EXPECT_EQ(s.take_next("a.test", 5)->message_id, "a3");
+  EXPECT_EQ(s.running(), 1u);  // no new slot was counted
+  EXPECT_EQ(s.take(5)->message_id, "b1");
+  EXPECT_FALSE(s.take_next("b.test", 5).has_value());
+  s.finish("a.test");
+  s.finish("b.test");
+  EXPECT_EQ(s.running(), 0u);
+  EXPECT_EQ(s.waiting(), 0u);
+}
+
 TEST(Scheduler, CanStartSaysWhetherAnotherWorkerIsNeeded) {
   Scheduler s({2, 3});
   EXPECT_FALSE(s.can_start());

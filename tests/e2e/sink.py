@@ -8,7 +8,9 @@ to D/rcpts.jsonl. The recipient's local part picks the behaviour:
   slow*     -> DATA answers after 0.3 s (a backlog builds up behind it)
   dropfirst*    -> the first DATA for that address: the connection is cut, nothing stored
   garbagefirst* -> the first RCPT for that address is answered with a line that is not SMTP
-anything else is accepted. Stops on SIGTERM."""
+anything else is accepted. It offers PIPELINING (aiosmtpd reads commands in order as they
+come); each record says whether the next transaction's MAIL had arrived already, behind the
+message's final dot ("ahead"). Stops on SIGTERM."""
 import argparse
 import asyncio
 import json
@@ -53,7 +55,13 @@ class Handler:
             envelope.rcpt_tos.append(address)
         return reply
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        return responses[:-1] + ["250-PIPELINING", responses[-1]]
+
     async def handle_DATA(self, server, session, envelope):
+        # What the client sent behind the final dot, already read by the stream (one write).
+        buffered = bytes(getattr(server._reader, "_buffer", b""))
         if any(r.split("@")[0].lower().startswith("stall") for r in envelope.rcpt_tos):
             await asyncio.sleep(3600)
         drop = [r for r in envelope.rcpt_tos if r.split("@")[0].lower().startswith("dropfirst")]
@@ -69,7 +77,8 @@ class Handler:
             n = self.count
         # The null reverse-path (DSNs) is recorded as "".
         record = {"mail_from": "" if envelope.mail_from in ("<>", None) else envelope.mail_from, "rcpt_tos": envelope.rcpt_tos, "peer": session.peer[0],
-                  "tls": session.ssl is not None, "data": envelope.original_content.decode("latin-1")}
+                  "tls": session.ssl is not None, "data": envelope.original_content.decode("latin-1"),
+                  "ahead": buffered.upper().startswith(b"MAIL FROM:")}
         tmp = os.path.join(self.dir, "%d.tmp" % n)
         with open(tmp, "w") as f:
             json.dump(record, f)
