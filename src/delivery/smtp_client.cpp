@@ -234,7 +234,9 @@ std::vector<RcptResult> SmtpClient::send(const std::string& mail_from, const std
     if (!command("DATA\r\n", data_reply, t, err)) return fail_all(err);
   }
   if (accepted == 0) {
-    usable_ = true;
+    // Pipelined, every RCPT refused, and DATA refused with them: the server still holds
+    // the MAIL (Postfix and aiosmtpd answer the next one "503 nested MAIL command").
+    usable_ = reset(err);
     return out;
   }
   if (data_reply.code != 354) {
