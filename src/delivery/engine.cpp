@@ -55,6 +55,7 @@ struct Idle {
 /// behind the current message's final dot (SmtpClient::presented).
 struct Next {
   queue::Job job;  // job.message holds the record
+  nlohmann::json meta;  // the record's meta, parsed here once and handed to run()
   std::string return_path;
   bool require_tls = false;
   std::unique_ptr<SmtpClient> conn;
@@ -272,7 +273,8 @@ struct Engine::Impl {
         if (!r.value()) return std::nullopt;  // deleted meanwhile
         n.job.message = std::make_shared<const store::MessageRecord>(std::move(*r.value()));
       }
-      const json meta = json::parse(n.job.message->meta, nullptr, false);
+      n.meta = json::parse(n.job.message->meta, nullptr, false);
+      const json& meta = n.meta;
       const auto d = meta.is_object() ? meta.find("delivery") : meta.end();
       if (meta.is_object() && d != meta.end() && d->is_object()) {
         n.return_path = option_string(*d, "return_path");
@@ -340,7 +342,8 @@ struct Engine::Impl {
     return out;
   }
 
-  void run(queue::Job& job, std::unique_ptr<SmtpClient> presented, std::optional<Next>& next) {
+  /// `parsed`: the record's meta when take_next() parsed it already (else not an object).
+  void run(queue::Job& job, json parsed, std::unique_ptr<SmtpClient> presented, std::optional<Next>& next) {
     std::shared_ptr<const store::MessageRecord> held = std::move(job.message);
     std::optional<store::MessageRecord> loaded;
     if (!held) {
@@ -354,7 +357,7 @@ struct Engine::Impl {
       loaded = std::move(*r.value());
     }
     const store::MessageRecord& rec = held ? *held : *loaded;
-    json meta = json::parse(rec.meta, nullptr, false);
+    json meta = parsed.is_object() ? std::move(parsed) : json::parse(rec.meta, nullptr, false);
     if (meta.is_discarded()) meta = json::object();
     static const json kNoOptions = json::object();
     const auto options = meta.find("delivery");  // read in place, not copied
@@ -637,10 +640,11 @@ struct Engine::Impl {
         // Jobs of the same domain that were ready meanwhile follow on the same connection,
         // each pipelined behind the one before (attempt() takes them), in this job's slot.
         std::unique_ptr<SmtpClient> presented;
+        json meta(json::value_t::discarded);
         for (queue::Job current = std::move(*job);;) {
           std::optional<Next> next;
           try {
-            run(current, std::move(presented), next);
+            run(current, std::move(meta), std::move(presented), next);
           } catch (const std::exception& e) {
             // A bug or a record this version cannot read, not the destination's doing. The
             // recipients stay queued in the store; the job is tried again later and the
@@ -652,6 +656,7 @@ struct Engine::Impl {
           if (!next) break;
           current = std::move(next->job);
           presented = std::move(next->conn);
+          meta = std::move(next->meta);
         }
         lk.lock();
         sched.finish(domain);
