@@ -249,7 +249,6 @@ struct Engine::Impl {
     return nullptr;
   }
 
-  /// One attempt for a job's recipients. Fills per-recipient decisions and the remote peer.
   /// The next ready job for `domain` with its record and envelope sender, to go on the
   /// connection of the job running now; nothing when none is ready (or stopping). Does not
   /// throw: the job is out of the scheduler, so a failure puts it back for later.
