@@ -61,6 +61,13 @@ struct Next {
   std::unique_ptr<SmtpClient> conn;
 };
 
+/// A message meta's delivery options (an empty object when it has none), read in place.
+const nlohmann::json& delivery_options(const nlohmann::json& meta) {
+  static const nlohmann::json kNoOptions = nlohmann::json::object();
+  const auto it = meta.is_object() ? meta.find("delivery") : meta.end();
+  return meta.is_object() && it != meta.end() && it->is_object() ? *it : kNoOptions;
+}
+
 /// A string member of the delivery options, "" when absent or of another type (no throw).
 std::string option_string(const nlohmann::json& d, const char* key) {
   auto it = d.find(key);
@@ -273,13 +280,10 @@ struct Engine::Impl {
         n.job.message = std::make_shared<const store::MessageRecord>(std::move(*r.value()));
       }
       n.meta = json::parse(n.job.message->meta, nullptr, false);
-      const json& meta = n.meta;
-      const auto d = meta.is_object() ? meta.find("delivery") : meta.end();
-      if (meta.is_object() && d != meta.end() && d->is_object()) {
-        n.return_path = option_string(*d, "return_path");
-        const auto tls = d->find("require_tls");
-        n.require_tls = tls != d->end() && tls->is_boolean() && tls->get<bool>();
-      }
+      const json& d = delivery_options(n.meta);
+      n.return_path = option_string(d, "return_path");
+      const auto tls = d.find("require_tls");
+      n.require_tls = tls != d.end() && tls->is_boolean() && tls->get<bool>();
     } catch (const std::exception& e) {
       base::log().error("delivery: cannot prepare {} for {}: {}", n.job.message_id, domain, e.what());
       retry_later(n.job, kFailedJobRetrySeconds);
@@ -358,9 +362,7 @@ struct Engine::Impl {
     const store::MessageRecord& rec = held ? *held : *loaded;
     json meta = parsed.is_object() ? std::move(parsed) : json::parse(rec.meta, nullptr, false);
     if (meta.is_discarded()) meta = json::object();
-    static const json kNoOptions = json::object();
-    const auto options = meta.find("delivery");  // read in place, not copied
-    const json& d = options != meta.end() && options->is_object() ? *options : kNoOptions;
+    const json& d = delivery_options(meta);
     const std::string return_path = d.value("return_path", std::string());
     const bool require_tls = d.value("require_tls", false);
     const double expiry = rec.accepted + d.value("max_delivery_seconds", 50400.0);

@@ -5,6 +5,13 @@
 namespace sesame::delivery {
 namespace {
 
+/// RFC 2920: a transaction's commands as one group, MAIL through DATA.
+std::string command_group(const std::string& mail, const std::vector<std::string>& rcpts) {
+  std::string group = mail;
+  for (const auto& a : rcpts) group += "RCPT TO:<" + a + ">\r\n";
+  return group + "DATA\r\n";
+}
+
 bool has_8bit(const std::string& s) {
   for (unsigned char c : s)
     if (c & 0x80) return true;
@@ -171,8 +178,7 @@ std::vector<RcptResult> SmtpClient::send(const std::string& mail_from, const std
   presented_.clear();
   std::optional<smtp::Reply> refused;
   const std::string mail = mail_command(mail_from, rcpts, data, refused);
-  if (refused) {
-    if (!presented.empty()) return fail_all("the transaction sent ahead on this connection was another one");
+  if (refused) {  // never a transaction sent ahead: send() presents only what would pass here
     decide_all(*refused);
     usable_ = true;
     return out;
@@ -183,9 +189,7 @@ std::vector<RcptResult> SmtpClient::send(const std::string& mail_from, const std
   std::size_t accepted = 0;
   if (caps_.pipelining) {
     // RFC 2920: MAIL, every RCPT and DATA in one write; the replies come back in order.
-    std::string batch = mail;
-    for (const auto& a : rcpts) batch += "RCPT TO:<" + a + ">\r\n";
-    batch += "DATA\r\n";
+    const std::string batch = command_group(mail, rcpts);
     if (!presented.empty() && presented != batch)
       return fail_all("the transaction sent ahead on this connection was another one");
     if ((presented.empty() && !write_all(batch, t, err)) || !read_reply(mail_reply, t, err)) return fail_all(err);
@@ -213,8 +217,7 @@ std::vector<RcptResult> SmtpClient::send(const std::string& mail_from, const std
       usable_ = true;
       return out;
     }
-  } else {
-    if (!presented.empty()) return fail_all("the transaction sent ahead on this connection was another one");
+  } else {  // (nothing is presented without PIPELINING)
     if (!command(mail, mail_reply, t, err)) return fail_all(err);
     if (!mail_reply.positive()) {
       decide_all(mail_reply);
@@ -248,13 +251,8 @@ std::vector<RcptResult> SmtpClient::send(const std::string& mail_from, const std
   std::string ahead;  // the next transaction's commands, behind the final dot
   if (next && caps_.pipelining) {
     std::optional<smtp::Reply> next_refused;
-    ahead = mail_command(next->mail_from, next->recipients, next->data, next_refused);
-    if (next_refused) {
-      ahead.clear();
-    } else {
-      for (const auto& a : next->recipients) ahead += "RCPT TO:<" + a + ">\r\n";
-      ahead += "DATA\r\n";
-    }
+    const std::string next_mail = mail_command(next->mail_from, next->recipients, next->data, next_refused);
+    if (!next_refused) ahead = command_group(next_mail, next->recipients);
   }
   payload += ahead;
   smtp::Reply final_reply;

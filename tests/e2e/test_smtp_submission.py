@@ -455,18 +455,22 @@ class TrustedNetworks(unittest.TestCase):
     def test_one_worker_thread_serves_many_sessions_at_once(self):
         import concurrent.futures
 
-        def submit(n):
+        def submit(n):  # three transactions on one session: the message ids they were given
             ids = []
             with smtplib.SMTP("127.0.0.1", self.server.smtp_port, timeout=20) as c:
+                c.ehlo("device.test")
                 for i in range(3):
-                    c.sendmail("news@shop.example", ["bob@example.net"],
-                               message("news@shop.example", "bob@example.net", f"session {n} message {i}"))
-                    ids.append(i)
-            return len(ids)
+                    c.mail("news@shop.example")
+                    c.rcpt("bob@example.net")
+                    code, text = c.data(message("news@shop.example", "bob@example.net", f"session {n} message {i}"))
+                    self.assertEqual(code, 250, text)
+                    ids.append(re.fullmatch(r"Ok (" + SES_ID + ")", text.decode()).group(1))
+            return ids
 
         start = time.time()
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            self.assertEqual(sum(pool.map(submit, range(8))), 24)
+            ids = [i for session in pool.map(submit, range(8)) for i in session]
+        self.assertEqual(len(set(ids)), 24)  # every message acknowledged with its own id
         self.assertLess(time.time() - start, 20)
 
     def test_outside_the_networks_needs_auth(self):
