@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "mime/encoding.hpp"
+
 namespace sesame::delivery {
 namespace {
 
@@ -12,11 +14,7 @@ std::string command_group(const std::string& mail, const std::vector<std::string
   return group + "DATA\r\n";
 }
 
-bool has_8bit(const std::string& s) {
-  for (unsigned char c : s)
-    if (c & 0x80) return true;
-  return false;
-}
+bool has_8bit(const std::string& s) { return !mime::is_ascii(s); }
 
 /// RFC 5321 §4.5.2: a line starting with "." gets another; the data ends with CRLF.CRLF.
 std::string dot_stuff(const std::string& data) {

@@ -172,5 +172,35 @@ TEST(MimeBuild, RefusesInjectionAndOwnHeaders) {
   EXPECT_FALSE(build_simple(m).ok());
 }
 
+TEST(Encoding, IsAsciiFindsAHighByteAnywhere) {
+  // Every position of a string spanning two 64-byte blocks and a tail.
+  const std::string plain(150, 'a');
+  EXPECT_TRUE(is_ascii(plain));
+  EXPECT_TRUE(is_ascii(""));
+  for (std::size_t i = 0; i < plain.size(); ++i) {
+    std::string s = plain;
+    s[i] = '\x80';
+    EXPECT_FALSE(is_ascii(s)) << i;
+    s[i] = '\xff';
+    EXPECT_FALSE(is_ascii(std::string_view(s).substr(i))) << i;
+    EXPECT_TRUE(is_ascii(std::string_view(s).substr(0, i))) << i;
+  }
+}
+
+TEST(Encoding, LinesWithinCountsOctetsBetweenLineEndsButNotCR) {
+  EXPECT_TRUE(lines_within("", 0));
+  EXPECT_TRUE(lines_within("abc", 3));
+  EXPECT_FALSE(lines_within("abcd", 3));           // the last line has no LF
+  EXPECT_TRUE(lines_within("abc\r\nabc\r\n", 3));  // CRLF excluded
+  EXPECT_FALSE(lines_within("abc\r\nabcd\r\nab", 3));
+  EXPECT_TRUE(lines_within("a\rb\rc\n", 3));  // a bare CR is not counted either
+  EXPECT_FALSE(lines_within("a\rb\rcd\n", 3));
+  EXPECT_TRUE(lines_within("\n\n\n", 0));
+  std::string long_line(999, 'x');
+  EXPECT_FALSE(lines_within("ok\r\n" + long_line + "\r\nok", 998));
+  long_line.pop_back();
+  EXPECT_TRUE(lines_within("ok\r\n" + long_line + "\r\nok", 998));
+}
+
 }  // namespace
 }  // namespace sesame::mime
