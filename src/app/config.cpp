@@ -180,7 +180,7 @@ base::Result<Config> load_config(const std::string& path) {
     c.smtp_enhanced_status_codes = (*m)["enhanced_status_codes"].value_or(c.smtp_enhanced_status_codes);
     c.smtp_worker_threads = int((*m)["worker_threads"].value_or(int64_t(c.smtp_worker_threads)));
     if (c.smtp_worker_threads < 0 || c.smtp_worker_threads > 256)
-      return bad("config: smtp.worker_threads must be 0 (one per core, plus one) .. 256");
+      return bad("config: smtp.worker_threads must be 0 (one per core) .. 256");
     if (!c.smtp_trusted_networks.empty() && c.smtp_trusted_account.empty())
       return bad("config: smtp.trusted_networks needs smtp.trusted_account (the account they send as)");
     if (c.smtp_max_message_bytes < 1024 || c.smtp_max_message_bytes > (std::size_t(1) << 30))

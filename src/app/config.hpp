@@ -69,7 +69,7 @@ struct Config {
   double smtp_command_timeout_seconds = 60;
   double smtp_data_timeout_seconds = 180;
   bool smtp_enhanced_status_codes = false;  // SES's replies carry none
-  int smtp_worker_threads = 0;              // per listener; 0 = one per core, plus one
+  int smtp_worker_threads = 0;              // per listener; 0 = one per core
   // [tls] the listeners' certificate; empty = self-signed, generated into data_dir
   std::string tls_cert_file;
   std::string tls_key_file;

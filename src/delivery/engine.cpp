@@ -1,10 +1,6 @@
 #include "delivery/engine.hpp"
 
-#include "base/encoding.hpp"
-
 #include <pthread.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -16,8 +12,10 @@
 #include <thread>
 #include <unordered_map>
 
+#include "base/encoding.hpp"
 #include "base/ids.hpp"
 #include "base/log.hpp"
+#include "base/thread.hpp"
 #include "delivery/outcome.hpp"
 #include "delivery/smtp_client.hpp"
 #include "mime/address.hpp"
@@ -713,8 +711,9 @@ base::Status Engine::start() {
   for (int k = 0; k < n; ++k) impl_->workers.emplace_back([this, k] {
       pthread_setname_np(pthread_self(), "sesame-deliver");  // visible in top -H and perf
       // Delivery is background work: under load the CPU goes first to accepting requests,
-      // whose latency callers see (nice +5 for these threads only; Linux nice is per thread).
-      setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 5);
+      // whose latency callers see (nice +5, and a reply from the destination does not
+      // preempt them: SCHED_BATCH, for these threads only).
+      if (!base::run_as_batch_work(5)) base::log().debug("delivery: cannot lower this worker's scheduling class");
       impl_->worker(std::size_t(k));
     });
   return base::ok_status();

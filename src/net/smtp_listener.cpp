@@ -6,14 +6,13 @@
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -23,6 +22,7 @@
 #include <thread>
 
 #include "base/log.hpp"
+#include "base/thread.hpp"
 #include "net/acceptor.hpp"
 
 namespace sesame::net {
@@ -111,18 +111,19 @@ struct SmtpListener::Impl {
   ssl::context tls{ssl::context::tls_server};
   bool have_tls = false;
   asio::io_context io;
-  asio::thread_pool workers;
+  /// Credential checks and message hand-over (see SmtpListenerOptions::worker_threads).
+  asio::io_context workers;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> workers_busy;
   tcp::acceptor acceptor{io};
   std::vector<std::thread> threads;
 
-  Impl(SmtpListenerOptions o, SmtpBackend& b)
-      : options(std::move(o)), backend(b), workers(worker_count(options.worker_threads)) {
+  Impl(SmtpListenerOptions o, SmtpBackend& b) : options(std::move(o)), backend(b) {
     if (!options.auth_failures) options.auth_failures = std::make_shared<AuthFailures>();
   }
 
   static std::size_t worker_count(int configured) {
     if (configured > 0) return std::size_t(configured);
-    return std::size_t(std::max(1u, std::thread::hardware_concurrency())) + 1;
+    return std::size_t(std::max(1u, std::thread::hardware_concurrency()));
   }
   static std::chrono::milliseconds ms(double seconds) { return std::chrono::milliseconds(static_cast<long long>(seconds * 1000)); }
   static double now() {
@@ -441,6 +442,16 @@ base::Status SmtpListener::start() {
     pthread_setname_np(pthread_self(), "sesame-smtp-io");
     impl_->io.run();
   });
+  // Signing is CPU-bound: its threads do not preempt the I/O thread or the store's writer,
+  // whose latency the clients see (base::run_as_batch_work).
+  impl_->workers_busy.emplace(impl_->workers.get_executor());
+  for (std::size_t i = 0; i < Impl::worker_count(o.worker_threads); ++i)
+    impl_->threads.emplace_back([this] {
+      pthread_setname_np(pthread_self(), "sesame-smtp-wk");
+      if (!base::run_as_batch_work())
+        base::log().debug("{}: cannot lower a worker's scheduling class", impl_->options.name);
+      impl_->workers.run();
+    });
   return base::ok_status();
 }
 
@@ -466,9 +477,9 @@ void SmtpListener::stop() {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   impl_->io.stop();
+  impl_->workers_busy.reset();  // the workers finish what was handed to them, then return
   for (auto& t : impl_->threads)
     if (t.joinable()) t.join();
-  impl_->workers.join();
 }
 
 }  // namespace sesame::net

@@ -1,7 +1,8 @@
 // SMTP listeners: the thin loop around smtp::Session (read, feed, act, write), over plain
 // TCP with STARTTLS or over implicit TLS, with bounds on connections (total and per IP),
 // time (command, data, TLS handshake) and sizes (the session's limits). Credential checks
-// and message hand-over run on a worker pool, so a commit never blocks the I/O thread.
+// and message hand-over run on a worker pool (one thread per core, batch-scheduled), so
+// neither signing nor a commit blocks the I/O thread.
 // Asio stays inside this room's .cpp files.
 #pragma once
 
@@ -74,7 +75,8 @@ struct SmtpListenerOptions {
   std::size_t max_buffered_bytes = std::size_t(1) << 30;
   /// Threads for authentication and message hand-over (parsing, checks, DKIM signing). The
   /// work is CPU-bound and never waits for the commit, so more threads than cores only
-  /// preempt each other mid-signature. 0: one per core, plus one.
+  /// preempt each other mid-signature; they run as SCHED_BATCH (base::run_as_batch_work),
+  /// so the I/O thread and the store's writer are not preempted for them. 0: one per core.
   int worker_threads = 0;
   std::shared_ptr<AuthFailures> auth_failures;
 };
