@@ -473,6 +473,23 @@ class TrustedNetworks(unittest.TestCase):
         self.assertEqual(len(set(ids)), 24)  # every message acknowledged with its own id
         self.assertLess(time.time() - start, 20)
 
+    def test_the_signing_worker_is_a_batch_thread_and_the_io_thread_is_not(self):
+        # /proc/<pid>/task/<tid>/stat field 41 is the scheduling policy (3 = SCHED_BATCH).
+        policies = {}
+        for tid in os.listdir(f"/proc/{self.server.proc.pid}/task"):
+            try:
+                with open(f"/proc/{self.server.proc.pid}/task/{tid}/comm") as f:
+                    name = f.read().strip()
+                with open(f"/proc/{self.server.proc.pid}/task/{tid}/stat") as f:
+                    policy = int(f.read().rsplit(")", 1)[1].split()[38])
+            except FileNotFoundError:
+                continue  # a thread that ended meanwhile
+            policies.setdefault(name, []).append(policy)
+        # worker_threads = 1: one per listener (STARTTLS and implicit TLS), both batch.
+        self.assertEqual(policies.get("sesame-smtp-wk"), [3, 3])
+        self.assertEqual(set(policies.get("sesame-smtp-io", [])), {0})
+        self.assertEqual(set(policies.get("sesame-store", [])), {0})
+
     def test_outside_the_networks_needs_auth(self):
         with smtplib.SMTP("127.0.0.1", self.server.smtp_port, timeout=20, source_address=("127.0.0.2", 0)) as c:
             c.ehlo("outsider.test")
