@@ -9,6 +9,7 @@
 
 #include <array>
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -236,6 +237,28 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i, std::size_t* prefix
   if (len != 0 && k == len) return len;
   if (prefix) *prefix = k;
   return 0;
+}
+
+bool is_ascii(std::string_view s) {
+  // Eight bytes at a time (every message is checked, often more than once); the top bit
+  // of any byte set in the OR of a 64-byte block means a non-ASCII byte in it.
+  constexpr std::uint64_t kHigh = 0x8080808080808080ull;
+  const char* p = s.data();
+  std::size_t n = s.size();
+  while (n >= 64) {
+    std::uint64_t acc = 0;
+    for (int k = 0; k < 8; ++k) {
+      std::uint64_t w;
+      std::memcpy(&w, p + 8 * k, 8);
+      acc |= w;
+    }
+    if (acc & kHigh) return false;
+    p += 64;
+    n -= 64;
+  }
+  unsigned char acc = 0;
+  for (std::size_t i = 0; i < n; ++i) acc |= static_cast<unsigned char>(p[i]);
+  return (acc & 0x80) == 0;
 }
 
 }  // namespace sesame::base

@@ -26,6 +26,8 @@ std::string sha256(std::string_view bytes);  // raw 32 bytes
 std::string hmac_sha256(std::string_view key, std::string_view msg);  // raw 32 bytes
 /// Constant-time equality for secrets and signatures.
 bool constant_time_equal(std::string_view a, std::string_view b);
+/// True when no byte has its top bit set (7-bit text).
+bool is_ascii(std::string_view s);
 /// Cryptographically random bytes (OpenSSL RAND_bytes); aborts if the RNG fails.
 std::string random_bytes(std::size_t n);
 

@@ -139,5 +139,21 @@ TEST(Utf8Sequence, WellFormedLengthsAndIllFormedSpans) {
     EXPECT_EQ(span, b.span) << b.text;
   }
 }
+
+TEST(Encoding, IsAsciiFindsAHighByteAnywhere) {
+  // Every position of a string spanning two 64-byte blocks and a tail.
+  const std::string plain(150, 'a');
+  EXPECT_TRUE(is_ascii(plain));
+  EXPECT_TRUE(is_ascii(""));
+  for (std::size_t i = 0; i < plain.size(); ++i) {
+    std::string s = plain;
+    s[i] = '\x80';
+    EXPECT_FALSE(is_ascii(s)) << i;
+    s[i] = '\xff';
+    EXPECT_FALSE(is_ascii(std::string_view(s).substr(i))) << i;
+    EXPECT_TRUE(is_ascii(std::string_view(s).substr(0, i))) << i;
+  }
+}
+
 }  // namespace
 }  // namespace sesame::base

@@ -6,7 +6,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <thread>
 
 namespace sesame::base {
@@ -22,7 +21,6 @@ TEST(Thread, BatchWorkChangesTheCallingThreadOnly) {
   std::thread t([&] {
     ok = run_as_batch_work(want);
     policy = sched_getscheduler(0);
-    errno = 0;
     nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
   });
   t.join();

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "mime/encoding.hpp"
+#include "base/encoding.hpp"
 
 namespace sesame::delivery {
 namespace {
@@ -13,8 +13,6 @@ std::string command_group(const std::string& mail, const std::vector<std::string
   for (const auto& a : rcpts) group += "RCPT TO:<" + a + ">\r\n";
   return group + "DATA\r\n";
 }
-
-bool has_8bit(const std::string& s) { return !mime::is_ascii(s); }
 
 /// RFC 5321 §4.5.2: a line starting with "." gets another; the data ends with CRLF.CRLF.
 std::string dot_stuff(const std::string& data) {
@@ -136,8 +134,8 @@ std::unique_ptr<SmtpClient> SmtpClient::open(const std::string& ip, int port, co
 
 std::string SmtpClient::mail_command(const std::string& mail_from, const std::vector<std::string>& rcpts,
                                      const std::string& data, std::optional<smtp::Reply>& refused) const {
-  bool utf8 = has_8bit(mail_from);
-  for (const auto& a : rcpts) utf8 = utf8 || has_8bit(a);
+  bool utf8 = !base::is_ascii(mail_from);
+  for (const auto& a : rcpts) utf8 = utf8 || !base::is_ascii(a);
   if (caps_.size && data.size() > caps_.size) {
     refused = smtp::Reply{
         552, {"5.3.4 Message size exceeds fixed maximum message size (" + std::to_string(caps_.size) + ")"}, "5.3.4"};
@@ -150,7 +148,7 @@ std::string SmtpClient::mail_command(const std::string& mail_from, const std::ve
   }
   std::string mail = "MAIL FROM:<" + mail_from + ">";
   if (caps_.size) mail += " SIZE=" + std::to_string(data.size());
-  if (caps_.eightbitmime && has_8bit(data)) mail += " BODY=8BITMIME";
+  if (caps_.eightbitmime && !base::is_ascii(data)) mail += " BODY=8BITMIME";
   if (utf8) mail += " SMTPUTF8";
   mail += "\r\n";
   return mail;

@@ -2,6 +2,7 @@
 // them: unquoted dots in display names).
 #include "mime/address.hpp"
 
+#include "base/encoding.hpp"
 #include "mime/encoding.hpp"
 
 namespace sesame::mime {
@@ -69,7 +70,7 @@ bool valid_label(std::string_view l) {
 }  // namespace
 
 base::Status check_address(std::string_view a) {
-  if (a.size() > 320 || !is_ascii(a)) return invalid(a);
+  if (a.size() > 320 || !base::is_ascii(a)) return invalid(a);
   std::size_t at = a.rfind('@');
   if (at == std::string_view::npos) return base::make_error(ErrorCode::kInvalidParameter, "Missing final '@domain'");
   std::string_view local = a.substr(0, at), domain = a.substr(at + 1);
@@ -131,7 +132,7 @@ base::Result<std::vector<Mailbox>> parse_address_list(std::string_view text, std
 std::string format_mailbox(const Mailbox& m) {
   if (m.display_name.empty()) return m.address;
   std::string name;
-  if (!is_ascii(m.display_name)) {
+  if (!base::is_ascii(m.display_name)) {
     name = encode_words(m.display_name);
   } else if (m.display_name.rfind("=?", 0) == 0 ||
              m.display_name.find_first_of("()<>[]:;@\\,.\"") == std::string::npos) {

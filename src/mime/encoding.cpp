@@ -1,34 +1,11 @@
 #include "mime/encoding.hpp"
 
 #include <algorithm>
-#include <cstdint>
 #include <cstring>
 
 #include "base/encoding.hpp"
 
 namespace sesame::mime {
-
-bool is_ascii(std::string_view s) {
-  // Eight bytes at a time (every message is checked, often more than once); the top bit
-  // of any byte set in the OR of a 64-byte block means a non-ASCII byte in it.
-  constexpr std::uint64_t kHigh = 0x8080808080808080ull;
-  const char* p = s.data();
-  std::size_t n = s.size();
-  while (n >= 64) {
-    std::uint64_t acc = 0;
-    for (int k = 0; k < 8; ++k) {
-      std::uint64_t w;
-      std::memcpy(&w, p + 8 * k, 8);
-      acc |= w;
-    }
-    if (acc & kHigh) return false;
-    p += 64;
-    n -= 64;
-  }
-  unsigned char acc = 0;
-  for (std::size_t i = 0; i < n; ++i) acc |= static_cast<unsigned char>(p[i]);
-  return (acc & 0x80) == 0;
-}
 
 bool lines_within(std::string_view s, std::size_t max) {
   // Line ends by memchr; a CR does not count toward the length, so only a line longer
@@ -139,7 +116,7 @@ std::string base64_lines(std::string_view bytes) {
 }
 
 std::string encode_words(std::string_view utf8, std::string_view charset) {
-  if (is_ascii(utf8) && utf8.find_first_of("\r\n") == std::string_view::npos) return std::string(utf8);
+  if (base::is_ascii(utf8) && utf8.find_first_of("\r\n") == std::string_view::npos) return std::string(utf8);
   const std::string prefix = "=?" + std::string(charset) + "?B?";
   // 75 - prefix - "?=" characters of base64, i.e. a multiple of 4 -> 3/4 as many bytes.
   const std::size_t max_b64 = (75 - prefix.size() - 2) / 4 * 4;

@@ -8,7 +8,6 @@
 
 namespace sesame::mime {
 
-bool is_ascii(std::string_view s);
 /// True when every line is at most `max` octets (CRLF excluded).
 bool lines_within(std::string_view s, std::size_t max);
 /// Quoted-printable with CRLF hard line breaks and soft breaks keeping lines <= 76.

@@ -42,7 +42,7 @@ std::string address_list(const std::vector<Mailbox>& list) {
 /// A text body part: 7bit when it is ASCII with short lines, else quoted-printable.
 std::string text_part(const TextPart& p, const char* subtype) {
   std::string body = crlf(p.data);
-  bool seven_bit = is_ascii(body) && lines_within(body, 998);
+  bool seven_bit = base::is_ascii(body) && lines_within(body, 998);
   std::string out = "Content-Type: text/" + std::string(subtype) + "; charset=" + p.charset + "\r\n";
   out += std::string("Content-Transfer-Encoding: ") + (seven_bit ? "7bit" : "quoted-printable") + "\r\n\r\n";
   out += seven_bit ? body : quoted_printable(body);
@@ -63,7 +63,7 @@ std::string guess_type(const std::string& file) {
 /// RFC 2231-free quoting: the file name is RFC 2047-encoded when not ASCII (what common
 /// clients read) and quoted otherwise.
 std::string quoted_param(const std::string& v) {
-  if (!is_ascii(v)) return "\"" + encode_words(v) + "\"";
+  if (!base::is_ascii(v)) return "\"" + encode_words(v) + "\"";
   std::string out = "\"";
   for (char c : v) {
     if (c == '"' || c == '\\') out.push_back('\\');
@@ -84,7 +84,8 @@ base::Result<std::string> attachment_part(const Attachment& a) {
   if (a.transfer_encoding == "quoted-printable") {
     out += "Content-Transfer-Encoding: quoted-printable\r\n\r\n" + quoted_printable(a.raw);
   } else if (a.transfer_encoding == "7bit") {
-    if (!is_ascii(a.raw) || !lines_within(a.raw, 998)) return bad("Attachment " + a.file_name + " is not 7-bit data.");
+    if (!base::is_ascii(a.raw) || !lines_within(a.raw, 998))
+      return bad("Attachment " + a.file_name + " is not 7-bit data.");
     out += "Content-Transfer-Encoding: 7bit\r\n\r\n" + crlf(a.raw);
   } else {
     out += "Content-Transfer-Encoding: base64\r\n\r\n" + base64_lines(a.raw);
@@ -128,7 +129,8 @@ base::Result<std::string> build_simple(const SimpleMessage& m) {
   if (!m.to.empty()) h += "To: " + address_list(m.to) + "\r\n";
   if (!m.cc.empty()) h += "Cc: " + address_list(m.cc) + "\r\n";
   if (!m.reply_to.empty()) h += "Reply-To: " + address_list(m.reply_to) + "\r\n";
-  h += "Subject: " + (is_ascii(m.subject.data) ? m.subject.data : encode_words(m.subject.data, m.subject.charset)) + "\r\n";
+  h += "Subject: " +
+       (base::is_ascii(m.subject.data) ? m.subject.data : encode_words(m.subject.data, m.subject.charset)) + "\r\n";
   h += "Date: " + rfc5322_date(m.date) + "\r\n";
   h += "Message-ID: <" + m.message_id + ">\r\n";
   for (const auto& [name, value] : m.headers) {

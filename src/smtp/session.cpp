@@ -30,10 +30,6 @@ std::string_view trim_left(std::string_view s) {
   return s;
 }
 
-bool non_ascii(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
-}
-
 /// RFC 5321 §4.1.2 Mailbox, leniently: a dot-atom or quoted local part, '@', and a domain
 /// of letters, digits, hyphens and dots (or an address literal). UTF-8 is allowed here;
 /// the caller decides whether SMTPUTF8 permits it.
@@ -354,7 +350,7 @@ void Session::cmd_mail(std::string_view arg) {
       return (void)error(555, "5.5.4", "Error: unsupported parameter " + std::string(key.substr(0, 64)));
     }
   }
-  if (non_ascii(address) && !e.smtputf8) return (void)error(553, "5.6.7", "<" + address + "> needs SMTPUTF8");
+  if (!base::is_ascii(address) && !e.smtputf8) return (void)error(553, "5.6.7", "<" + address + "> needs SMTPUTF8");
   e.mail_from = std::move(address);
   env_ = std::move(e);
   in_transaction_ = true;
@@ -370,7 +366,7 @@ void Session::cmd_rcpt(std::string_view arg) {
   if (!split_path(arg.substr(3), address, params)) return (void)error(501, "5.5.4", "Syntax: RCPT TO:<address>");
   if (!valid_mailbox(address) && !iequals(address, "postmaster"))  // RFC 5321 §4.5.1
     return (void)error(553, "5.1.3", "<" + address + "> address unknown");
-  if (non_ascii(address) && !env_.smtputf8) return (void)error(553, "5.6.7", "<" + address + "> needs SMTPUTF8");
+  if (!base::is_ascii(address) && !env_.smtputf8) return (void)error(553, "5.6.7", "<" + address + "> needs SMTPUTF8");
   if (!params.empty()) return (void)error(555, "5.5.4", "Error: unsupported RCPT parameter");
   // RFC 5321 §4.5.3.1.10: "too many recipients" is 452, and not an error of the client.
   if (env_.rcpt_to.size() >= o_.max_recipients) return reply(452, "4.5.3", "Error: too many recipients");
