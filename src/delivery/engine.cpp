@@ -268,14 +268,9 @@ struct Engine::Impl {
     n.job = std::move(*j);
     try {
       if (!n.job.message) {
-        auto r = store.message(n.job.message_id);
-        if (!r.ok()) {
-          base::log().error("delivery: cannot load message {}: {}", n.job.message_id, r.error().message);
-          retry_later(n.job, 30);
-          return std::nullopt;
-        }
-        if (!r.value()) return std::nullopt;  // deleted meanwhile
-        n.job.message = std::make_shared<const store::MessageRecord>(std::move(*r.value()));
+        auto loaded = load(n.job);
+        if (!loaded) return std::nullopt;
+        n.job.message = std::make_shared<const store::MessageRecord>(std::move(*loaded));
       }
       n.meta = json::parse(n.job.message->meta, nullptr, false);
       const json& d = delivery_options(n.meta);
@@ -284,7 +279,7 @@ struct Engine::Impl {
       n.require_tls = tls != d.end() && tls->is_boolean() && tls->get<bool>();
     } catch (const std::exception& e) {
       base::log().error("delivery: cannot prepare {} for {}: {}", n.job.message_id, domain, e.what());
-      retry_later(n.job, kFailedJobRetrySeconds);
+      fail_job(n.job);
       return std::nullopt;
     }
     return n;
@@ -347,23 +342,14 @@ struct Engine::Impl {
   void run(queue::Job& job, json parsed, std::unique_ptr<SmtpClient> presented, std::optional<Next>& next) {
     std::shared_ptr<const store::MessageRecord> held = std::move(job.message);
     std::optional<store::MessageRecord> loaded;
-    if (!held) {
-      auto r = store.message(job.message_id);
-      if (!r.ok()) {
-        base::log().error("delivery: cannot load message {}: {}", job.message_id, r.error().message);
-        retry_later(job, 30);
-        return;
-      }
-      if (!r.value()) return;  // deleted meanwhile
-      loaded = std::move(*r.value());
-    }
+    if (!held && !(loaded = load(job))) return;
     const store::MessageRecord& rec = held ? *held : *loaded;
     json meta = parsed.is_object() ? std::move(parsed) : json::parse(rec.meta, nullptr, false);
     if (meta.is_discarded()) meta = json::object();
     const json& d = delivery_options(meta);
     const std::string return_path = d.value("return_path", std::string());
     const bool require_tls = d.value("require_tls", false);
-    const double expiry = rec.accepted + d.value("max_delivery_seconds", 50400.0);
+    const double expiry = rec.accepted + d.value("max_delivery_seconds", kDefaultMaxDeliverySeconds);
 
     EventContext ctx;
     ctx.mail_json = rec.mail;
@@ -376,11 +362,61 @@ struct Engine::Impl {
       decisions = attempt(job, return_path, rec.raw, require_tls, ctx, std::move(presented), next);
     }
     ctx.now = clock.now();
-    commit(job, rec, d, expiry, ctx, decisions);
+    commit_reporting(job, rec, d, expiry, ctx, decisions);
   }
 
+  /// A job that threw before its outcome was known (a bug, or a record this version cannot
+  /// read). Its recipients are deferred like any temporary failure: attempts counted, the
+  /// retry schedule, a DeliveryDelay event of type InternalFailure; when the message's
+  /// delivery time is up they bounce. So such a message still ends in an event instead of
+  /// being tried forever. Does not throw (if even this fails, the job is tried again later).
+  void fail_job(const queue::Job& job) {
+    try {
+      const auto loaded = load(job);
+      if (!loaded) return;
+      const store::MessageRecord& rec = *loaded;
+      const json meta = json::parse(rec.meta, nullptr, false);
+      const json& d = delivery_options(meta);
+      const auto max = d.find("max_delivery_seconds");
+      const double expiry =
+          rec.accepted + (max != d.end() && max->is_number() ? max->get<double>() : kDefaultMaxDeliverySeconds);
+      EventContext ctx;
+      ctx.mail_json = rec.mail;
+      ctx.reporting_mta = o.helo_name;
+      ctx.now = clock.now();
+      // The exception's text stays in the log: events go to the sender's own endpoints.
+      std::vector<Decision> decisions(job.recipients.size(),
+                                      temporary("Temporary internal failure", "InternalFailure", "4.3.0"));
+      commit_reporting(job, rec, d, expiry, ctx, decisions);
+    } catch (const std::exception& e) {
+      base::log().error("delivery: cannot defer {} after a failure, retrying in {} s: {}", job.message_id,
+                        kFailedJobRetrySeconds, e.what());
+      retry_later(job, kFailedJobRetrySeconds);
+    }
+  }
+
+  /// commit(), and when building the outcome throws (options of a type this version does
+  /// not expect, say), again with default options, and at last without events: the
+  /// recipients' states must move on whatever the record holds. Throws only if all fail.
+  void commit_reporting(const queue::Job& job, const store::MessageRecord& rec, const json& d, double expiry,
+                        EventContext& ctx, const std::vector<Decision>& decisions) {
+    static const json kDefaults = json::object();
+    for (int pass = 0;; ++pass) {
+      std::vector<Decision> mine = decisions;  // commit() rewrites expired deferrals
+      try {
+        commit(job, rec, pass == 0 ? d : kDefaults, expiry, ctx, mine, /*report=*/pass < 2);
+        return;
+      } catch (const std::exception& e) {
+        if (pass == 2) throw;
+        base::log().error("delivery: cannot build the outcome for {} ({}): {}", rec.id,
+                          pass == 0 ? "trying default options" : "recording it without events", e.what());
+      }
+    }
+  }
+
+  /// `report`: with events, the DSN and the simulator's notices (else only the states).
   void commit(const queue::Job& job, const store::MessageRecord& rec, const json& d, double expiry, EventContext& ctx,
-              std::vector<Decision>& decisions) {
+              std::vector<Decision>& decisions, bool report) {
     const double now = ctx.now;
     const int attempts = job.attempts + 1;
     std::vector<std::string> delivered, deferred, bounced;
@@ -409,7 +445,7 @@ struct Engine::Impl {
     std::vector<std::string> complained;  // the mailbox simulator's complaint@: delivered, then complained about
     for (std::size_t i = 0; i < job.recipients.size(); ++i)
       if (decisions[i].kind == Decision::kDelivered && decisions[i].complaint) complained.push_back(job.recipients[i]);
-    const bool has_events = !ctx.mail_json.empty() && !rec.account.empty();
+    const bool has_events = report && !ctx.mail_json.empty() && !rec.account.empty();
     if (has_events) {
       for (std::size_t i = 0; i < job.recipients.size(); ++i)
         if (decisions[i].kind == Decision::kDelivered)
@@ -437,7 +473,7 @@ struct Engine::Impl {
     // A DSN to the sender (RFC 3464) when feedback forwarding is on; never for a DSN.
     std::optional<store::MessageRecord> dsn;
     const std::string source = d.value("source", std::string());
-    if (!bounced_list.empty() && d.value("feedback_forwarding", true) && !d.value("dsn", false) &&
+    if (report && !bounced_list.empty() && d.value("feedback_forwarding", true) && !d.value("dsn", false) &&
         !d.value("return_path", std::string()).empty() && !source.empty()) {
       mime::Dsn m;
       m.from = "MAILER-DAEMON@" + o.bounce_domain;
@@ -459,7 +495,7 @@ struct Engine::Impl {
     std::vector<std::string> ooto;
     for (std::size_t i = 0; i < job.recipients.size(); ++i)
       if (decisions[i].kind == Decision::kDelivered && decisions[i].auto_reply) ooto.push_back(job.recipients[i]);
-    if (!ooto.empty() && !source.empty() && !d.value("dsn", false)) {
+    if (report && !ooto.empty() && !source.empty() && !d.value("dsn", false)) {
       mime::SimpleMessage m;
       auto from = mime::parse_mailbox(ooto.front());
       auto to = mime::parse_mailbox(source);
@@ -477,7 +513,8 @@ struct Engine::Impl {
       }
     }
 
-    if (!complained.empty() && !source.empty() && !d.value("dsn", false) && d.value("feedback_forwarding", true)) {
+    if (report && !complained.empty() && !source.empty() && !d.value("dsn", false) &&
+        d.value("feedback_forwarding", true)) {
       mime::Arf a;
       a.from = "complaints@" + o.bounce_domain;
       a.to = source;
@@ -573,6 +610,19 @@ struct Engine::Impl {
     if (out.dsn || !out.notices.empty()) wake_for_ready(clock.now());
   }
 
+  /// A job's stored record; nothing when it was deleted meanwhile, or when it cannot be read
+  /// now (the job is then tried again in 30 s).
+  std::optional<store::MessageRecord> load(const queue::Job& job) {
+    auto r = store.message(job.message_id);
+    if (!r.ok()) {
+      base::log().error("delivery: cannot load message {}: {}", job.message_id, r.error().message);
+      retry_later(job, 30);
+      return std::nullopt;
+    }
+    if (!r.value()) return std::nullopt;  // deleted meanwhile
+    return std::move(*r.value());
+  }
+
   void retry_later(const queue::Job& job, double seconds) {
     std::lock_guard lk(mu);
     queue::Job again = job;
@@ -588,8 +638,10 @@ struct Engine::Impl {
   /// A connection carries the next job's commands behind a message only when its server
   /// answered the previous message's final dot within this many seconds.
   static constexpr double kPipelineAfterSeconds = 0.5;
-  /// A job that threw is tried again after this long.
+  /// A job whose failure could not even be recorded is tried again after this long.
   static constexpr double kFailedJobRetrySeconds = 300;
+  /// SES's default (and longest) delivery time, for records that name none.
+  static constexpr double kDefaultMaxDeliverySeconds = 50400;
   /// Ready jobs left to each fresh worker before another is woken: a worker runs a few
   /// quick jobs in a row instead of each waking a thread of its own (a wake-up and a
   /// context switch per message, about 3% of the CPU at 2,000 messages a second).
@@ -645,12 +697,11 @@ struct Engine::Impl {
           try {
             run(current, std::move(meta), std::move(presented), next);
           } catch (const std::exception& e) {
-            // A bug or a record this version cannot read, not the destination's doing. The
-            // recipients stay queued in the store; the job is tried again later and the
-            // other jobs go on (an exception leaving the thread would end the server).
-            base::log().error("delivery: job for {} to {} failed, retrying in {} s: {}", current.message_id, domain,
-                              kFailedJobRetrySeconds, e.what());
-            retry_later(current, kFailedJobRetrySeconds);
+            // A bug or a record this version cannot read, not the destination's doing: the
+            // recipients are deferred (fail_job) and the other jobs go on (an exception
+            // leaving the thread would end the server).
+            base::log().error("delivery: job for {} to {} failed: {}", current.message_id, domain, e.what());
+            fail_job(current);
           }
           if (!next) break;
           current = std::move(next->job);
