@@ -104,6 +104,44 @@ std::string quoted_printable(std::string_view text) {
   return out;
 }
 
+std::string decode_quoted_printable(std::string_view text) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size());
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n;) {
+    const std::size_t eq = text.find('=', i);
+    if (eq == std::string_view::npos) {
+      out.append(text.substr(i));
+      break;
+    }
+    out.append(text.substr(i, eq - i));
+    i = eq + 1;
+    if (i + 2 <= n && hex(text[i]) >= 0 && hex(text[i + 1]) >= 0) {
+      out += static_cast<char>(hex(text[i]) * 16 + hex(text[i + 1]));
+      i += 2;
+      continue;
+    }
+    std::size_t j = i;  // a soft line break: "=", optional whitespace, then CRLF or LF
+    while (j < n && (text[j] == ' ' || text[j] == '\t')) ++j;
+    if (j < n && text[j] == '\r' && j + 1 < n && text[j + 1] == '\n') {
+      i = j + 2;
+    } else if (j < n && text[j] == '\n') {
+      i = j + 1;
+    } else if (j == n) {
+      i = n;  // "=" at the very end: a soft break with nothing after it
+    } else {
+      out += '=';
+    }
+  }
+  return out;
+}
+
 std::string base64_lines(std::string_view bytes) {
   std::string b64 = base::base64_encode(bytes);
   std::string out;

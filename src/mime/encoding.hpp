@@ -12,6 +12,9 @@ namespace sesame::mime {
 bool lines_within(std::string_view s, std::size_t max);
 /// Quoted-printable with CRLF hard line breaks and soft breaks keeping lines <= 76.
 std::string quoted_printable(std::string_view text);
+/// Quoted-printable decoded (RFC 2045 §6.7): "=XX" (either case) and soft line breaks
+/// ("=" at a line's end, after optional whitespace); an "=" that begins neither stays as is.
+std::string decode_quoted_printable(std::string_view text);
 /// Base64 in 76-character lines ending in CRLF.
 std::string base64_lines(std::string_view bytes);
 /// The text as one or more "=?UTF-8?B?...?=" words separated by CRLF SP (folded), each

@@ -5,72 +5,11 @@
 
 #include "base/encoding.hpp"
 #include "mime/address.hpp"
+#include "mime/parts.hpp"
 #include "mime/raw_message.hpp"
 
 namespace sesame::mime {
 namespace {
-
-
-/// Content-Type's type/subtype, lower-case, and one parameter's value (quotes removed).
-std::string media_type(const std::string& ct) {
-  return base::to_lower_ascii(base::trim(std::string_view(ct).substr(0, ct.find(';'))));
-}
-std::string param(const std::string& ct, std::string_view name) {
-  std::size_t pos = ct.find(';');
-  while (pos != std::string::npos) {
-    std::size_t next = pos + 1;
-    // A quoted value may hold ';'.
-    std::size_t eq = ct.find('=', next);
-    if (eq == std::string::npos) return {};
-    std::string key = base::to_lower_ascii(base::trim(std::string_view(ct).substr(next, eq - next)));
-    std::size_t v = eq + 1;
-    while (v < ct.size() && (ct[v] == ' ' || ct[v] == '\t')) ++v;
-    std::string value;
-    if (v < ct.size() && ct[v] == '"') {
-      std::size_t end = v + 1;
-      while (end < ct.size() && ct[end] != '"') {
-        if (ct[end] == '\\' && end + 1 < ct.size()) ++end;
-        value += ct[end++];
-      }
-      pos = ct.find(';', end);
-    } else {
-      std::size_t end = ct.find(';', v);
-      value = std::string(base::trim(std::string_view(ct).substr(v, end == std::string::npos ? std::string::npos : end - v)));
-      pos = end;
-    }
-    if (key == name) return value;
-  }
-  return {};
-}
-
-/// The parts of a multipart body (RFC 2046 §5.1.1), at most `max`.
-std::vector<std::string_view> parts_of(std::string_view body, const std::string& boundary, std::size_t max) {
-  std::vector<std::string_view> out;
-  if (boundary.empty() || boundary.size() > 200) return out;
-  const std::string delim = "--" + boundary;
-  std::size_t pos = 0;
-  std::size_t start = std::string::npos;
-  while (pos <= body.size()) {
-    std::size_t eol = body.find("\r\n", pos);
-    std::string_view line = body.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
-    if (line.substr(0, delim.size()) == delim) {
-      std::string_view rest = line.substr(delim.size());
-      if (start != std::string::npos) {
-        // The CRLF before the delimiter belongs to it.
-        std::size_t end = pos >= 2 ? pos - 2 : pos;
-        out.push_back(body.substr(start, end > start ? end - start : 0));
-        if (out.size() >= max) return out;
-      }
-      if (rest.substr(0, 2) == "--") return out;
-      start = eol == std::string_view::npos ? body.size() : eol + 2;
-    }
-    if (eol == std::string_view::npos) break;
-    pos = eol + 2;
-  }
-  // No closing delimiter: the rest is the last part (senders do get this wrong).
-  if (start != std::string::npos && start < body.size()) out.push_back(body.substr(start));
-  return out;
-}
 
 /// Field groups of a message/delivery-status or message/feedback-report body: blocks
 /// separated by blank lines, each a list of (name, unfolded value).
@@ -220,8 +159,8 @@ base::Result<Report> parse_report(std::string_view message, const ReportLimits& 
   r.auto_reply = auto_submitted.rfind("auto-replied", 0) == 0 || precedence == "auto_reply";
   const std::string ct = header(m, "Content-Type").value_or("text/plain");
   if (media_type(ct) == "multipart/report") {
-    const std::string report_type = base::to_lower_ascii(param(ct, "report-type"));
-    for (std::string_view part : parts_of(m.body, param(ct, "boundary"), lim.max_parts)) {
+    const std::string report_type = base::to_lower_ascii(content_param(ct, "report-type"));
+    for (std::string_view part : parts_of(m.body, content_param(ct, "boundary"), lim.max_parts)) {
       auto pm = parse_raw(part, rl);
       if (!pm.ok()) continue;
       const std::string pct = media_type(header(pm.value(), "Content-Type").value_or("text/plain"));

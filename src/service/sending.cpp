@@ -1,10 +1,6 @@
 // sending::accept() and the capture view; see sending.hpp. SES behaviour: reference §2,
 // §4.4 (raw headers), §5 (message ids), §6 (the Send event record).
 #include "service/sending.hpp"
-#include "base/log.hpp"
-#include "mime/virus.hpp"
-#include "service/reputation.hpp"
-#include "service/tracking.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -16,9 +12,14 @@
 #include "base/encoding.hpp"
 #include "base/ids.hpp"
 #include "base/json_text.hpp"
+#include "base/log.hpp"
+#include "mime/parts.hpp"
 #include "mime/raw_message.hpp"
+#include "mime/virus.hpp"
 #include "service/identity.hpp"
 #include "service/quota.hpp"
+#include "service/reputation.hpp"
+#include "service/tracking.hpp"
 
 namespace sesame::service {
 namespace {
@@ -248,6 +249,7 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
   bool require_tls = false;
   double max_delivery_seconds = 14 * 3600;  // SES's default for MaxDeliverySeconds
   std::optional<json> cs_suppression;        // the configuration set's SuppressionOptions, when set
+  std::optional<TrackingLinks> raw_tracking;  // raw content: open and click tracking, when on
   if (!sub.configuration_set.empty()) {
     SESAME_ASSIGN(auto cs, docs.find_shared(c, kind::kConfigurationSet, sub.configuration_set));
     if (!cs) return base::make_error(ErrorCode::kNotFound, "Configuration set <" + sub.configuration_set + "> does not exist.", kind::kConfigurationSet);
@@ -258,6 +260,7 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
     if (delivery.contains("MaxDeliverySeconds") && delivery["MaxDeliverySeconds"].is_number())
       max_delivery_seconds = delivery["MaxDeliverySeconds"].get<double>();
     if (cs->contains("SuppressionOptions")) cs_suppression = cs->at("SuppressionOptions");
+    if (sub.raw) raw_tracking = tracking_for(*cs, s_.settings.public_url);
   }
   SESAME_ASSIGN(auto settings, docs.find_shared(c, kind::kAccount, ""));
   // Paused by the account (UpdateAccountSendingEnabled) or by the reputation review.
@@ -347,6 +350,14 @@ Result<Sending::Prepared> Sending::prepare(const Caller& c, Submission sub) {
     SESAME_ASSIGN(auto listed, s_.store.suppressed_among(c.account_id, c.region, lower));
     for (auto& e : listed)
       if (std::find(reasons.begin(), reasons.end(), e.reason) != reasons.end()) suppressed.push_back(std::move(e));
+  }
+
+  // 5c. Open and click tracking of raw content (SendRawEmail, SMTP), as SES does: the HTML
+  // parts that are not attachments, before signing (simple content was tracked in step 1).
+  if (raw_tracking) {
+    raw_tracking->message_id = id;
+    raw_tracking->key = s_.settings.tracking_key;
+    mime::edit_html_parts(msg, [&](std::string_view html) { return track_html(html, *raw_tracking); });
   }
 
   // 6. DKIM: the From domain's key, when its DKIM is enabled and verified.

@@ -337,6 +337,57 @@ class Submission(harness.MailChecks, unittest.TestCase):
         self.assertEqual(tags["team"], ["growth"])
         self.assertEqual(tags["ses:operation"], ["SendRawEmail"])
 
+    def test_open_and_click_tracking_rewrites_the_html_part(self):
+        # SES tracks SMTP (raw) messages too when their configuration set publishes OPEN or
+        # CLICK: the HTML alternative's links and an open pixel, before signing; the text
+        # alternative and an attached HTML file keep their bytes.
+        import email.message
+        import urllib.error
+        import urllib.request
+        _, v2 = self.server.ses_clients()
+        v2.create_configuration_set(ConfigurationSetName="smtp-tracked")
+        v2.create_configuration_set_event_destination(
+            ConfigurationSetName="smtp-tracked", EventDestinationName="engagement",
+            EventDestination={"Enabled": True, "MatchingEventTypes": ["OPEN", "CLICK"],
+                              "KinesisFirehoseDestination": {
+                                  "IamRoleArn": "arn:aws:iam::123456789012:role/x",
+                                  "DeliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/x"}})
+        msg = email.message.EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = "news@shop.example", "bob@sink.test", "tracked over SMTP"
+        msg["X-SES-CONFIGURATION-SET"] = "smtp-tracked"
+        msg.set_content("Sale: https://shop.example/sale\n")
+        html = ("<html><body><p>Caf\u00e9 " + "w" * 120 + ' <a href="https://shop.example/sale?id=7">the sale</a></p>'
+                "</body></html>\n")
+        msg.add_alternative(html, subtype="html", cte="quoted-printable")
+        msg.add_attachment('<a href="https://shop.example/attached">kept</a>\n', subtype="html", filename="page.html")
+        data = msg.as_bytes().replace(b"\n", b"\r\n")
+        with self.implicit_tls_client() as c:
+            c.login(self.user, self.password)
+            mid = self.accepted_id(self.send(c, "news@shop.example", ["bob@sink.test"], data))
+        parsed = self.assert_delivered(mid)  # DKIM-signed over the rewritten body
+        parts = {p.get_content_type() + ("/attachment" if p.get_filename() else ""): p for p in parsed.walk()}
+        self.assertEqual(parts["text/plain"].get_content(), "Sale: https://shop.example/sale\n")
+        self.assertEqual(parts["text/html/attachment"].get_content(), '<a href="https://shop.example/attached">kept</a>\n')
+        self.assertEqual(parts["text/html"]["Content-Transfer-Encoding"], "quoted-printable")
+        body = parts["text/html"].get_content()
+        self.assertIn("Caf\u00e9 " + "w" * 120, body)
+        self.assertNotIn("https://shop.example/sale?id=7", body)
+        [click] = re.findall(r'href="(http://127\.0\.0\.1:\d+/t/c/[^"]+)"', body)
+        self.assertEqual(len(re.findall(r'src="http://127\.0\.0\.1:\d+/t/o/[^"]+"', body)), 1)
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+        with self.assertRaises(urllib.error.HTTPError) as ctx:
+            urllib.request.build_opener(NoRedirect).open(click, timeout=10)
+        self.assertEqual((ctx.exception.code, ctx.exception.headers["Location"]), (302, "https://shop.example/sale?id=7"))
+        deadline = time.time() + 10
+        while "Click" not in [t for t, _ in self.events(mid)]:
+            self.assertLess(time.time(), deadline, "no Click event")
+            time.sleep(0.1)
+        [click_event] = [e for t, e in self.events(mid) if t == "Click"]
+        self.assertEqual(click_event["click"]["link"], "https://shop.example/sale?id=7")
+
     def test_size_and_recipient_limits(self):
         with self.implicit_tls_client() as c:
             c.login(self.user, self.password)
