@@ -121,6 +121,9 @@ std::optional<std::string> edit_entity(RawMessage& head, std::string_view body, 
   if (type == "text/html") return edit_html(head, body, ct, w);
   if (!starts_with(type, "multipart/") || depth >= w.limits.max_depth || w.parts >= w.limits.max_parts)
     return std::nullopt;
+  // The sender's own S/MIME or OpenPGP signature covers these bytes (RFC 1847): an edit
+  // would break it. Encrypted content cannot be read anyway.
+  if (type == "multipart/signed" || type == "multipart/encrypted") return std::nullopt;
   const auto parts = parts_of(body, content_param(ct, "boundary"), w.limits.max_parts - w.parts);
   w.parts += parts.size();
   std::string out;

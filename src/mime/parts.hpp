@@ -32,7 +32,8 @@ struct PartLimits {
 
 /// Hands the decoded text of every text/html entity that is not an attachment (the
 /// message's own body when it is one, and parts of multiparts, nested or not; never inside
-/// an attached message/rfc822) to `edit`, and puts the result back re-encoded:
+/// an attached message/rfc822, nor under a multipart/signed whose signature the edit would
+/// break, nor multipart/encrypted) to `edit`, and puts the result back re-encoded:
 /// quoted-printable (Content-Transfer-Encoding set to it), or base64 when it came as base64.
 /// Entities `edit` leaves as they were keep their bytes; so do the ones that cannot be read
 /// (an unknown transfer encoding, a UTF-16/32 charset, a multipart without a boundary, past

@@ -129,6 +129,10 @@ TEST(Parts, WhatCannotBeReadIsLeftAlone) {
            std::string("Content-Type: text/html; charset=UTF-16LE\r\n\r\n<a href=\"h\">\r\n"),
            // Base64 that is not base64.
            std::string("Content-Type: text/html\r\nContent-Transfer-Encoding: base64\r\n\r\n%%%%\r\n"),
+           // A signed message (S/MIME, OpenPGP): the edit would break the sender's signature.
+           std::string("Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=s\r\n\r\n"
+                       "--s\r\nContent-Type: text/html\r\n\r\n<a href=\"h\">\r\n--s\r\n"
+                       "Content-Type: application/pkcs7-signature\r\n\r\nMIIB\r\n--s--\r\n"),
            // Plain text, and no Content-Type at all.
            std::string("Content-Type: text/plain\r\n\r\n<a href=\"h\">\r\n"),
            std::string("Subject: x\r\n\r\n<a href=\"h\">\r\n"),
