@@ -230,7 +230,7 @@ postfix_run() {  # n -> "e2e_s cpu_ms_per_msg"
 
 echo "# delivery_bench N=$N RUNS=$RUNS sesame_conns=$CONNS postfix_sessions=$SESS body=5120B $(date -u +%FT%TZ)"
 echo "warm-up (1000 each)"; sesame_run 1000 >/dev/null; [ "$PEER" = 1 ] && postfix_run 1000 >/dev/null
-S_RATE=(); S_CPU=(); P_RATE=(); P_CPU=(); S_ACC=(); P_ACC=()
+S_RATE=(); S_CPU=(); P_RATE=(); P_CPU=(); S_ACC=(); P_ACC=(); R_E2E=(); R_ACC=()
 acc_rate() { local a; a=$(printf '%s\n' "$@" | sed -n 's/^accept_s=//p'); [ -n "$a" ] && awk -v n="$N" -v s="$a" 'BEGIN{printf "%.0f", n/s}'; }
 for i in $(seq 1 "$RUNS"); do
   set -- $(sesame_run "$N")
@@ -241,6 +241,8 @@ for i in $(seq 1 "$RUNS"); do
   set -- $(postfix_run "$N")
   p_rate=$(awk -v n="$N" -v s="$1" 'BEGIN{printf "%.0f", n/s}'); P_RATE+=("$p_rate"); P_CPU+=("$2")
   p_acc=$(acc_rate "${@:3}"); P_ACC+=("$p_acc")
+  R_E2E+=("$(awk -v a="$s_rate" -v b="$p_rate" 'BEGIN{printf "%.2f", a/b}')")
+  [ -n "$s_acc" ] && R_ACC+=("$(awk -v a="$s_acc" -v b="$p_acc" 'BEGIN{printf "%.2f", a/b}')")
   echo "run $i postfix+opendkim: e2e ${p_rate} msg/s  cpu ${2} ms/msg  accept ${p_acc} msg/s  ${4:-}  ratio e2e $(awk -v a="$s_rate" -v b="$p_rate" 'BEGIN{printf "%.1f", a/b}')x${s_acc:+ accept $(awk -v a="$s_acc" -v b="$p_acc" 'BEGIN{printf "%.1f", a/b}')x}"
 done
 sr=$(median "${S_RATE[@]}")
@@ -250,6 +252,11 @@ if [ "${#S_ACC[@]}" -gt 0 ]; then
   sa=$(median "${S_ACC[@]}")
   if [ "$PEER" = 1 ]; then pa=$(median "${P_ACC[@]}"); echo "SUMMARY ($INGRESS) accept msg/s: sesame $sa postfix+opendkim $pa ratio $(awk -v a="$sa" -v b="$pa" 'BEGIN{printf "%.1f", a/b}')x"
   else echo "SUMMARY ($INGRESS) accept msg/s: sesame $sa"; fi
+fi
+# The ratios of the runs themselves: each pair ran back to back, so a change in the host's
+# speed between runs (this shared VM drifts by +-15 %) moves both arms of a pair alike.
+if [ "${#R_E2E[@]}" -gt 0 ]; then
+  echo "SUMMARY ($INGRESS) median of the per-run ratios: e2e $(printf '%.1f' "$(median "${R_E2E[@]}")")x${R_ACC:+ accept $(printf '%.1f' "$(median "${R_ACC[@]}")")x}"
 fi
 stop_postfix
 
