@@ -20,6 +20,22 @@ import ssl
 import threading
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
+
+
+class RecordingSMTP(SMTP):
+    """Keeps the last bytes received on the connection (asyncio's public data_received), so
+    a handler can see what the client had sent beyond the point being handled."""
+    TAIL = 4096
+
+    def data_received(self, data):
+        self.received_tail = (getattr(self, "received_tail", b"") + data)[-self.TAIL:]
+        super().data_received(data)
+
+
+class RecordingController(Controller):
+    def factory(self):  # aiosmtpd's documented hook for a server class of one's own
+        return RecordingSMTP(self.handler, **self.SMTP_kwargs)
 
 
 class Handler:
@@ -60,8 +76,12 @@ class Handler:
         return responses[:-1] + ["250-PIPELINING", responses[-1]]
 
     async def handle_DATA(self, server, session, envelope):
-        # What the client sent behind the final dot, already read by the stream (one write).
-        buffered = bytes(getattr(server._reader, "_buffer", b""))
+        # What the client had sent behind this message's final dot by now (one write): the
+        # received bytes after the last end of data (the next body cannot come before the
+        # 354 to its DATA, so the last one is this message's).
+        tail = getattr(server, "received_tail", b"")
+        end = tail.rfind(b"\r\n.\r\n")
+        buffered = tail[end + 5:] if end >= 0 else b""
         if any(r.split("@")[0].lower().startswith("stall") for r in envelope.rcpt_tos):
             await asyncio.sleep(3600)
         drop = [r for r in envelope.rcpt_tos if r.split("@")[0].lower().startswith("dropfirst")]
@@ -99,7 +119,7 @@ def main():
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(a.tls[0], a.tls[1])
         kwargs.update(tls_context=ctx, require_starttls=False)
-    c = Controller(Handler(a.dir), hostname=a.host, port=a.port, **kwargs)
+    c = RecordingController(Handler(a.dir), hostname=a.host, port=a.port, **kwargs)
     c.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
