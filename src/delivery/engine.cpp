@@ -399,12 +399,13 @@ struct Engine::Impl {
   /// not expect, say), again with default options, and at last without events: the
   /// recipients' states must move on whatever the record holds. Throws only if all fail.
   void commit_reporting(const queue::Job& job, const store::MessageRecord& rec, const json& d, double expiry,
-                        EventContext& ctx, const std::vector<Decision>& decisions) {
+                        EventContext& ctx, std::vector<Decision>& decisions) {
     static const json kDefaults = json::object();
     for (int pass = 0;; ++pass) {
-      std::vector<Decision> mine = decisions;  // commit() rewrites expired deferrals
       try {
-        commit(job, rec, pass == 0 ? d : kDefaults, expiry, ctx, mine, /*report=*/pass < 2);
+        // commit() turns expired deferrals into bounces in `decisions`; a second pass finds
+        // them bounced already and reports them the same way.
+        commit(job, rec, pass == 0 ? d : kDefaults, expiry, ctx, decisions, /*report=*/pass < 2);
         return;
       } catch (const std::exception& e) {
         if (pass == 2) throw;
