@@ -430,6 +430,31 @@ class Webhooks(harness.MailWorld, unittest.TestCase):
         self.assertEqual((o["ipAddress"], o["userAgent"]), ("127.0.0.1", "TestMail/1.0"))
         self.assertRegex(o["timestamp"], r"Z$")
 
+    def test_send_raw_email_is_tracked_too(self):
+        # SendRawEmail (v1, boto3): a single-part 7bit HTML message comes out with its links
+        # and an open pixel rewritten, quoted-printable (the tracking URLs make lines too long
+        # for 7bit) and signed; the pixel's hit is an Open event.
+        import email
+        import re
+        arn = self.sns.create_topic(Name="engagement-raw")["TopicArn"]
+        self.subscribe(arn, "/engage-raw")
+        self.event_set("tracked-raw", arn)
+        raw = ("From: news@shop.example\r\nTo: t2@sink.test\r\nSubject: raw sale\r\nMIME-Version: 1.0\r\n"
+               "Content-Type: text/html; charset=us-ascii\r\n\r\n"
+               '<html><body><a href="https://shop.example/raw">raw sale</a></body></html>\r\n')
+        mid = self.v1.send_raw_email(RawMessage={"Data": raw.encode()}, ConfigurationSetName="tracked-raw")["MessageId"]
+        [copy] = self.received(mid)
+        self.assertIn(b"DKIM-Signature:", copy["data"])  # signed after the rewrite
+        msg = email.message_from_bytes(copy["data"])
+        self.assertEqual(msg["Content-Transfer-Encoding"], "quoted-printable")
+        body = msg.get_payload(decode=True).decode()
+        self.assertNotIn("https://shop.example/raw", body)
+        self.assertEqual(len(re.findall(r'href="http://127\.0\.0\.1:\d+/t/c/[^"]+"', body)), 1)
+        [pixel] = re.findall(r'src="(http://127\.0\.0\.1:\d+/t/o/[^"]+)"', body)
+        with urllib.request.urlopen(pixel, timeout=10) as r:
+            self.assertEqual(r.status, 200)
+        self.wait_events("/engage-raw", mid, ["Send", "Delivery", "Open"])
+
     def test_bad_requests_get_sns_errors(self):
         from botocore.exceptions import ClientError
         arn = self.sns.create_topic(Name="strict")["TopicArn"]
