@@ -72,15 +72,15 @@ namespace {
 struct Walk {
   const std::function<std::string(std::string_view)>& edit;
   const PartLimits& limits;
-  std::size_t parts = 0;  // parts looked at so far, in the whole message
+  std::size_t parts = 0;    // parts looked at so far, in the whole message
+  std::size_t changed = 0;  // entities rewritten
 };
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
 /// A text/html entity's body decoded, edited and re-encoded (its Content-Transfer-Encoding
 /// header updated in `head`); nothing when unchanged or unreadable.
-std::optional<std::string> edit_html(RawMessage& head, std::string_view body, std::string_view content_type,
-                                     const Walk& w) {
+std::optional<std::string> edit_html(RawMessage& head, std::string_view body, std::string_view content_type, Walk& w) {
   const std::string charset = base::to_lower_ascii(content_param(content_type, "charset"));
   // Links are found as ASCII bytes: charsets that do not keep ASCII as is are left alone.
   if (starts_with(charset, "utf-16") || starts_with(charset, "utf-32") || starts_with(charset, "ucs-"))
@@ -104,6 +104,7 @@ std::optional<std::string> edit_html(RawMessage& head, std::string_view body, st
   }
   std::string edited = w.edit(html);
   if (edited == html) return std::nullopt;
+  ++w.changed;
   if (cte == "base64") return base64_lines(edited);
   // Quoted-printable whatever it was: the edit may have made lines too long for 7bit, and
   // SES does not keep an 8-bit encoding of a body it rewrites either.
@@ -158,16 +159,10 @@ std::optional<std::string> edit_entity(RawMessage& head, std::string_view body, 
 
 std::size_t edit_html_parts(RawMessage& message, const std::function<std::string(std::string_view)>& edit,
                             const PartLimits& limits) {
-  std::size_t changed = 0;
-  const std::function<std::string(std::string_view)> counting = [&](std::string_view html) {
-    std::string out = edit(html);
-    if (out != html) ++changed;  // edit_html puts every changed text back
-    return out;
-  };
-  Walk w{counting, limits};
+  Walk w{edit, limits};
   // `message` serves as the header block; its body is read in place and replaced at the end.
   if (auto body = edit_entity(message, message.body, 0, w)) message.body = std::move(*body);
-  return changed;
+  return w.changed;
 }
 
 }  // namespace sesame::mime

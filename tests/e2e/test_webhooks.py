@@ -177,6 +177,13 @@ class Webhooks(harness.MailWorld, unittest.TestCase):
                                   Content={"Simple": {"Subject": {"Data": "hello"}, "Body": {"Text": {"Data": "b"}}}},
                                   ConfigurationSetName=configuration_set)["MessageId"]
 
+    def engagement_set(self, name, path):
+        """A configuration set `name` publishing every event type to a topic of the same name
+        that `path` subscribes to (OPEN and CLICK among them: its mail is tracked)."""
+        arn = self.sns.create_topic(Name=name)["TopicArn"]
+        self.subscribe(arn, path)
+        self.event_set(name, arn)
+
     def event_set(self, name, topic_arn):
         self.v2.create_configuration_set(ConfigurationSetName=name)
         self.v2.create_configuration_set_event_destination(
@@ -385,9 +392,7 @@ class Webhooks(harness.MailWorld, unittest.TestCase):
     def test_open_and_click_tracking(self):
         import email
         import re
-        arn = self.sns.create_topic(Name="engagement")["TopicArn"]
-        self.subscribe(arn, "/engage")
-        self.event_set("tracked-set", arn)
+        self.engagement_set("tracked-set", "/engage")
         html = ('<html><body><p>Hi <a href="https://shop.example/sale?id=7&amp;src=mail" '
                 'ses:tags="campaign:spring">the sale</a> <a href="https://shop.example/private" ses:no-track>'
                 'untracked</a></p></body></html>')
@@ -436,9 +441,7 @@ class Webhooks(harness.MailWorld, unittest.TestCase):
         # for 7bit) and signed; the pixel's hit is an Open event.
         import email
         import re
-        arn = self.sns.create_topic(Name="engagement-raw")["TopicArn"]
-        self.subscribe(arn, "/engage-raw")
-        self.event_set("tracked-raw", arn)
+        self.engagement_set("tracked-raw", "/engage-raw")
         raw = ("From: news@shop.example\r\nTo: t2@sink.test\r\nSubject: raw sale\r\nMIME-Version: 1.0\r\n"
                "Content-Type: text/html; charset=us-ascii\r\n\r\n"
                '<html><body><a href="https://shop.example/raw">raw sale</a></body></html>\r\n')
