@@ -76,14 +76,12 @@ struct Walk {
   std::size_t changed = 0;  // entities rewritten
 };
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
 /// A text/html entity's body decoded, edited and re-encoded (its Content-Transfer-Encoding
 /// header updated in `head`); nothing when unchanged or unreadable.
 std::optional<std::string> edit_html(RawMessage& head, std::string_view body, std::string_view content_type, Walk& w) {
   const std::string charset = base::to_lower_ascii(content_param(content_type, "charset"));
   // Links are found as ASCII bytes: charsets that do not keep ASCII as is are left alone.
-  if (starts_with(charset, "utf-16") || starts_with(charset, "utf-32") || starts_with(charset, "ucs-"))
+  if (charset.starts_with("utf-16") || charset.starts_with("utf-32") || charset.starts_with("ucs-"))
     return std::nullopt;
   const std::string cte = base::to_lower_ascii(header(head, "Content-Transfer-Encoding").value_or("7bit"));
   std::string html;
@@ -117,10 +115,10 @@ std::optional<std::string> edit_html(RawMessage& head, std::string_view body, st
 std::optional<std::string> edit_entity(RawMessage& head, std::string_view body, std::size_t depth, Walk& w) {
   const std::string ct = header(head, "Content-Type").value_or("text/plain");
   const std::string type = media_type(ct);
-  if (starts_with(base::to_lower_ascii(header(head, "Content-Disposition").value_or("")), "attachment"))
+  if (base::to_lower_ascii(header(head, "Content-Disposition").value_or("")).starts_with("attachment"))
     return std::nullopt;
   if (type == "text/html") return edit_html(head, body, ct, w);
-  if (!starts_with(type, "multipart/") || depth >= w.limits.max_depth || w.parts >= w.limits.max_parts)
+  if (!type.starts_with("multipart/") || depth >= w.limits.max_depth || w.parts >= w.limits.max_parts)
     return std::nullopt;
   // The sender's own S/MIME or OpenPGP signature covers these bytes (RFC 1847): an edit
   // would break it. Encrypted content cannot be read anyway.
