@@ -5,8 +5,8 @@
 // fourth lane idles). The multiplication is Montgomery's, in the "almost" form of OpenSSL's
 // rsaz code: inputs and outputs below 2p, with R = 2^728 > 4p, so no subtraction is needed
 // between steps. vpmadd52luq/vpmadd52huq give the low and high 52 bits of 52x52-bit
-// products, added into 64-bit accumulators that hold up to ~60 such terms before they could
-// overflow; a row adds at most four to each.
+// products, added into 64-bit accumulators: one could take ~4,000 such terms before it
+// overflowed, and none receives more than ~60 (a row adds at most four to each).
 //
 // Only the functions marked SESAME_IFMA use AVX-512, and only after MultiPrimeSigner::make
 // has checked the CPU; no vector type crosses into code built without it.
@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rsa.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -185,6 +186,10 @@ struct MultiPrimeSigner::State {
   BN_CTX* ctx = nullptr;
 
   ~State() {
+    // The moduli are the primes, and R^2 mod p gives p away too (gcd with n).
+    OPENSSL_cleanse(&modulus, sizeof modulus);
+    OPENSSL_cleanse(&rr, sizeof rr);
+    OPENSSL_cleanse(k0, sizeof k0);
     OPENSSL_cleanse(exponent, sizeof exponent);
     OPENSSL_cleanse(table, sizeof table);
     for (auto* p : prime) BN_clear_free(p);
@@ -259,6 +264,9 @@ SESAME_IFMA void modexp(MultiPrimeSigner::State& s, Lanes& x) {
     amm(acc, acc, entry, s.modulus, s.k0);
   }
   amm(x, acc, s.one, s.modulus, s.k0);  // out of Montgomery form
+  OPENSSL_cleanse(idx, sizeof idx);     // the exponent's last window
+  OPENSSL_cleanse(&acc, sizeof acc);
+  OPENSSL_cleanse(&entry, sizeof entry);
 }
 
 BIGNUM* param(const EVP_PKEY* key, const char* name) {
@@ -272,7 +280,14 @@ constexpr unsigned char kSha256DigestInfo[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x0
 
 }  // namespace
 
+namespace {
+std::atomic<bool> g_disabled{false};
+}  // namespace
+
+void MultiPrimeSigner::disable() { g_disabled.store(true, std::memory_order_relaxed); }
+
 bool MultiPrimeSigner::enabled() {
+  if (g_disabled.load(std::memory_order_relaxed)) return false;
   static const bool on = [] {
     const char* env = std::getenv("SESAME_RSA_IFMA");
     if (env && std::strcmp(env, "0") == 0) return false;
@@ -303,7 +318,7 @@ std::unique_ptr<MultiPrimeSigner> MultiPrimeSigner::make(const EVP_PKEY* key) {
   s->ctx = BN_CTX_new();
   s->pq = BN_new();
   s->mont_n = BN_MONT_CTX_new();
-  std::unique_ptr<BIGNUM, decltype(&BN_free)> rr_owner(BN_new(), &BN_free);
+  std::unique_ptr<BIGNUM, decltype(&BN_clear_free)> rr_owner(BN_new(), &BN_clear_free);
   BIGNUM* rr = rr_owner.get();
   if (!s->n || !s->e || !s->coefficient[0] || !s->coefficient[1] || !s->ctx || !s->pq || !s->mont_n || !rr)
     return nullptr;
@@ -342,7 +357,8 @@ std::unique_ptr<MultiPrimeSigner> MultiPrimeSigner::make(const EVP_PKEY* key) {
   s->blinding = BN_BLINDING_create_param(nullptr, s->e, s->n, s->ctx, BN_mod_exp_mont, s->mont_n);
   if (!s->blinding) return nullptr;
   auto signer = std::unique_ptr<MultiPrimeSigner>(new MultiPrimeSigner(std::move(s)));
-  // Known answer before first use: the signature of a fixed digest must verify.
+  // A self-check before first use: the signature of a fixed digest must pass the check with
+  // the public exponent (a key whose parameters do not fit together fails here).
   if (signer->sign_sha256(std::string(32, '\x5a')).empty()) return nullptr;
   return signer;
 }
@@ -379,6 +395,10 @@ std::string MultiPrimeSigner::sign_sha256(std::string_view digest) {
 
   // c mod each prime, exponentiated side by side.
   Lanes x{};
+  struct Wipe {
+    Lanes& x;
+    ~Wipe() { OPENSSL_cleanse(&x, sizeof x); }
+  } wipe{x};
   for (int i = 0; i < kPrimes; ++i) {
     if (BN_mod(part[i], c, s.prime[i], s.ctx) != 1) return {};
     to_lane(part[i], x, i);
@@ -386,7 +406,6 @@ std::string MultiPrimeSigner::sign_sha256(std::string_view digest) {
   modexp(s, x);
   for (int i = 0; i < kPrimes; ++i)
     if (!from_lane(x, i, part[i]) || BN_mod(part[i], part[i], s.prime[i], s.ctx) != 1) return {};
-  OPENSSL_cleanse(&x, sizeof x);
 
   // Recombination (RFC 8017 §5.1.2, 2.b): s = s2 + q ((s1 - s2) qInv mod p), then
   // s += pq ((s3 - s) t3 mod r).

@@ -9,7 +9,9 @@
 // it), the exponentiation is a fixed window with every table entry read for each lookup and
 // no branch on secret data, and each signature is checked with the public exponent before
 // it is returned (a fault must not leak a prime). Anything unusual gives an empty result,
-// and the caller signs with OpenSSL instead.
+// and the caller signs with OpenSSL instead. The recombination of the three parts is
+// OpenSSL's big-number arithmetic on blinded values, as in OpenSSL's own multi-prime path
+// (its 2-prime path has a constant-time one).
 #pragma once
 
 #include <openssl/evp.h>
@@ -25,9 +27,13 @@ class MultiPrimeSigner {
   /// nullptr unless `key` is a 3-prime RSA key of 2048 bits and the CPU has AVX-512 IFMA and
   /// VL (and `enabled()`).
   static std::unique_ptr<MultiPrimeSigner> make(const EVP_PKEY* key);
-  /// Whether this CPU can run it: AVX-512 IFMA and VL, and the environment variable
-  /// SESAME_RSA_IFMA is not "0" (for comparing against OpenSSL's own signing).
+  /// Whether this CPU can run it: AVX-512 IFMA and VL, the environment variable
+  /// SESAME_RSA_IFMA is not "0" (for comparing against OpenSSL's own signing), and
+  /// disable() was not called.
   static bool enabled();
+  /// Turns the path off for the whole process, for every key and thread: after a signature
+  /// failed its check once, a fault or a bug is suspected, and OpenSSL signs from then on.
+  static void disable();
   ~MultiPrimeSigner();
   MultiPrimeSigner(const MultiPrimeSigner&) = delete;
   MultiPrimeSigner& operator=(const MultiPrimeSigner&) = delete;

@@ -6,6 +6,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <unistd.h>
@@ -49,6 +50,65 @@ std::string openssl_sign(EVP_PKEY* key, const std::string& digest) {
   return sig;
 }
 
+using Bn = std::unique_ptr<BIGNUM, decltype(&BN_clear_free)>;
+Bn bn() { return Bn(BN_new(), &BN_clear_free); }
+
+/// A 3-prime RSA-2048 key built from its parameters, as an imported (BYODKIM) key may come:
+/// primes of the given sizes (OpenSSL's own generator always makes them 683/683/682 bits).
+/// `break_coefficient` spoils t_3, so the parameters no longer fit together.
+PKey key_from_primes(int b1, int b2, int b3, bool break_coefficient = false) {
+  std::unique_ptr<BN_CTX, decltype(&BN_CTX_free)> ctx(BN_CTX_new(), &BN_CTX_free);
+  Bn e = bn(), n = bn(), phi = bn(), d = bn(), t = bn(), one = bn();
+  Bn p[3] = {bn(), bn(), bn()}, dp[3] = {bn(), bn(), bn()}, c[2] = {bn(), bn()};
+  const int bits[3] = {b1, b2, b3};
+  BN_set_word(e.get(), 65537);
+  BN_one(one.get());
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    bool good = true;
+    BN_one(n.get());
+    BN_one(phi.get());
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(BN_generate_prime_ex2(p[i].get(), bits[i], 0, nullptr, nullptr, nullptr, ctx.get()), 1);
+      BN_sub(t.get(), p[i].get(), one.get());
+      BN_gcd(d.get(), t.get(), e.get(), ctx.get());
+      good = good && BN_is_one(d.get());
+      BN_mul(n.get(), n.get(), p[i].get(), ctx.get());
+      BN_mul(phi.get(), phi.get(), t.get(), ctx.get());
+    }
+    if (good && BN_num_bits(n.get()) == 2048) break;
+  }
+  EXPECT_EQ(BN_num_bits(n.get()), 2048);
+  EXPECT_TRUE(BN_mod_inverse(d.get(), e.get(), phi.get(), ctx.get()));
+  for (int i = 0; i < 3; ++i) {
+    BN_sub(t.get(), p[i].get(), one.get());
+    BN_mod(dp[i].get(), d.get(), t.get(), ctx.get());
+  }
+  EXPECT_TRUE(BN_mod_inverse(c[0].get(), p[1].get(), p[0].get(), ctx.get()));  // qInv
+  BN_mul(t.get(), p[0].get(), p[1].get(), ctx.get());
+  EXPECT_TRUE(BN_mod_inverse(c[1].get(), t.get(), p[2].get(), ctx.get()));  // t_3 = (pq)^-1 mod r
+  if (break_coefficient) BN_add_word(c[1].get(), 1);
+
+  std::unique_ptr<OSSL_PARAM_BLD, decltype(&OSSL_PARAM_BLD_free)> bld(OSSL_PARAM_BLD_new(), &OSSL_PARAM_BLD_free);
+  OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n.get());
+  OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get());
+  OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_D, d.get());
+  const char* factors[3] = {OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2, OSSL_PKEY_PARAM_RSA_FACTOR3};
+  const char* exps[3] = {OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_EXPONENT3};
+  for (int i = 0; i < 3; ++i) {
+    OSSL_PARAM_BLD_push_BN(bld.get(), factors[i], p[i].get());
+    OSSL_PARAM_BLD_push_BN(bld.get(), exps[i], dp[i].get());
+  }
+  OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_COEFFICIENT1, c[0].get());
+  OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_COEFFICIENT2, c[1].get());
+  std::unique_ptr<OSSL_PARAM, decltype(&OSSL_PARAM_free)> params(OSSL_PARAM_BLD_to_param(bld.get()), &OSSL_PARAM_free);
+  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> kctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr),
+                                                                   &EVP_PKEY_CTX_free);
+  EVP_PKEY* key = nullptr;
+  EXPECT_EQ(EVP_PKEY_fromdata_init(kctx.get()), 1);
+  EXPECT_EQ(EVP_PKEY_fromdata(kctx.get(), &key, EVP_PKEY_KEYPAIR, params.get()), 1);
+  return PKey(key, &EVP_PKEY_free);
+}
+
 std::string random_digest() {
   std::string d(32, '\0');
   EXPECT_EQ(RAND_bytes(reinterpret_cast<unsigned char*>(d.data()), 32), 1);
@@ -57,8 +117,8 @@ std::string random_digest() {
 
 TEST(MultiPrimeSigner, SignaturesEqualOpenSslsByteForByte) {
   if (!MultiPrimeSigner::enabled()) GTEST_SKIP() << "no AVX-512 IFMA on this CPU (or SESAME_RSA_IFMA=0)";
-  // Several keys: primes of different lengths (682-683 bits) and exponents of different
-  // lengths exercise the window arithmetic; 2,000 signatures cross many blinding renewals.
+  // Several fresh keys (exponents of different lengths: the top windows differ); 2,000
+  // signatures cross many blinding renewals.
   for (int k = 0; k < 4; ++k) {
     PKey key = rsa_key(2048, 3);
     auto fast = MultiPrimeSigner::make(key.get());
@@ -71,6 +131,23 @@ TEST(MultiPrimeSigner, SignaturesEqualOpenSslsByteForByte) {
       ASSERT_EQ(sig, openssl_sign(key.get(), d)) << "key " << k;
     }
   }
+}
+
+TEST(MultiPrimeSigner, ImportedKeysWithUnevenPrimes) {
+  if (!MultiPrimeSigner::enabled()) GTEST_SKIP() << "no AVX-512 IFMA on this CPU (or SESAME_RSA_IFMA=0)";
+  // Up to the largest prime the limbs allow (725 bits: 4p < 2^728), with the others short.
+  PKey uneven = key_from_primes(725, 700, 623);
+  auto fast = MultiPrimeSigner::make(uneven.get());
+  ASSERT_TRUE(fast);
+  for (int i = 0; i < 200; ++i) {
+    const std::string d = random_digest();
+    ASSERT_EQ(fast->sign_sha256(d), openssl_sign(uneven.get(), d));
+  }
+  // One bit more and the key is OpenSSL's to sign.
+  EXPECT_FALSE(MultiPrimeSigner::make(key_from_primes(726, 700, 622).get()));
+  // A key whose parameters do not fit together fails the self-check and is left to OpenSSL:
+  // no wrong signature comes from this path.
+  EXPECT_FALSE(MultiPrimeSigner::make(key_from_primes(683, 683, 682, true).get()));
 }
 
 TEST(MultiPrimeSigner, OnlyForThreePrimeRsa2048) {
@@ -113,6 +190,9 @@ TEST_F(EasyDkimKeys, Rsa2048KeysHaveThreePrimesAndSignOnEveryThread) {
   ASSERT_EQ(EVP_PKEY_get_bn_param(loaded.value()->get(), OSSL_PKEY_PARAM_RSA_FACTOR3, &third), 1);
   BN_free(third);
   EXPECT_EQ(EVP_PKEY_get_bits(loaded.value()->get()), 2048);
+  if (MultiPrimeSigner::enabled()) {
+    EXPECT_TRUE(MultiPrimeSigner::make(loaded.value()->get()));  // the fast path
+  }
 
   Signer signer(*keys_);
   const std::string msg =

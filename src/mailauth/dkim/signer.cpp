@@ -54,15 +54,16 @@ class SignContexts {
   std::vector<Entry> entries_;
 };
 
-/// RSASSA-PKCS1-v1_5 over a SHA-256 digest: the IFMA signer when the key has one, else (or
-/// if it ever fails, which its own check would catch) OpenSSL's.
+/// RSASSA-PKCS1-v1_5 over a SHA-256 digest: the IFMA signer when the key has one, else
+/// OpenSSL's. A failure of the IFMA signer (its check caught a wrong signature) turns it off
+/// in the whole process.
 base::Result<std::string> rsa_sign(SignContexts::Entry* entry, const std::string& digest) {
   if (!entry) return base::make_error(ErrorCode::kInternal, "DKIM signing failed");
-  if (entry->fast) {
+  if (entry->fast && MultiPrimeSigner::enabled()) {
     std::string sig = entry->fast->sign_sha256(digest);
     if (!sig.empty()) return sig;
-    base::log().error("DKIM: the AVX-512 IFMA RSA signer failed; this key signs with OpenSSL from now on");
-    entry->fast.reset();
+    base::log().error("DKIM: an AVX-512 IFMA RSA signature failed its check; OpenSSL signs from now on, until restart");
+    MultiPrimeSigner::disable();
   }
   std::size_t len = 0;
   const auto* in = reinterpret_cast<const unsigned char*>(digest.data());
