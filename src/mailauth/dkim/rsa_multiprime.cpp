@@ -320,13 +320,21 @@ std::unique_ptr<MultiPrimeSigner> MultiPrimeSigner::make(const EVP_PKEY* key) {
   s->mont_n = BN_MONT_CTX_new();
   std::unique_ptr<BIGNUM, decltype(&BN_clear_free)> rr_owner(BN_new(), &BN_clear_free);
   BIGNUM* rr = rr_owner.get();
-  if (!s->n || !s->e || !s->coefficient[0] || !s->coefficient[1] || !s->ctx || !s->pq || !s->mont_n || !rr)
+  std::unique_ptr<BIGNUM, decltype(&BN_clear_free)> tmp_owner(BN_new(), &BN_clear_free);
+  BIGNUM* tmp = tmp_owner.get();
+  if (!s->n || !s->e || !s->coefficient[0] || !s->coefficient[1] || !s->ctx || !s->pq || !s->mont_n || !rr || !tmp ||
+      BN_is_negative(s->n) || BN_is_negative(s->e) || BN_is_negative(s->coefficient[0]) ||
+      BN_is_negative(s->coefficient[1]))
     return nullptr;
+  // An imported key's parameters are checked before use (cheap next to the set-up below),
+  // and each d_i must invert e modulo p_i - 1.
   for (int i = 0; i < kPrimes; ++i) {
     s->prime[i] = param(key, primes[i]);
     BIGNUM* d = param(key, exponents[i]);
-    bool ok = s->prime[i] && d && BN_is_odd(s->prime[i]) && BN_num_bits(s->prime[i]) <= kMaxPrimeBits &&
-              BN_num_bits(d) <= BN_num_bits(s->prime[i]);
+    bool ok = s->prime[i] && d && !BN_is_negative(s->prime[i]) && !BN_is_negative(d) && BN_is_odd(s->prime[i]) &&
+              BN_num_bits(s->prime[i]) > 1 && BN_num_bits(s->prime[i]) <= kMaxPrimeBits &&
+              BN_num_bits(d) <= BN_num_bits(s->prime[i]) && BN_sub(tmp, s->prime[i], BN_value_one()) == 1 &&
+              BN_mod_mul(rr, s->e, d, tmp, s->ctx) == 1 && BN_is_one(rr);
     if (ok) {
       BN_set_flags(s->prime[i], BN_FLG_CONSTTIME);
       unsigned char buf[8 * kExpWords] = {};
@@ -352,13 +360,17 @@ std::unique_ptr<MultiPrimeSigner> MultiPrimeSigner::make(const EVP_PKEY* key) {
   }
   s->one.w[0][kPrimes] = 1;
   s->k0[kPrimes] = s->k0[0];
-  if (BN_mul(s->pq, s->prime[0], s->prime[1], s->ctx) != 1 || BN_MONT_CTX_set(s->mont_n, s->n, s->ctx) != 1)
+  // The primes must make n, and the coefficients invert what RFC 8017 says they invert.
+  if (BN_mul(s->pq, s->prime[0], s->prime[1], s->ctx) != 1 || BN_mul(rr, s->pq, s->prime[2], s->ctx) != 1 ||
+      BN_cmp(rr, s->n) != 0 || BN_mod_mul(tmp, s->coefficient[0], s->prime[1], s->prime[0], s->ctx) != 1 ||
+      !BN_is_one(tmp) || BN_mod_mul(tmp, s->coefficient[1], s->pq, s->prime[2], s->ctx) != 1 || !BN_is_one(tmp) ||
+      BN_MONT_CTX_set(s->mont_n, s->n, s->ctx) != 1)
     return nullptr;
   s->blinding = BN_BLINDING_create_param(nullptr, s->e, s->n, s->ctx, BN_mod_exp_mont, s->mont_n);
   if (!s->blinding) return nullptr;
   auto signer = std::unique_ptr<MultiPrimeSigner>(new MultiPrimeSigner(std::move(s)));
   // A self-check before first use: the signature of a fixed digest must pass the check with
-  // the public exponent (a key whose parameters do not fit together fails here).
+  // the public exponent.
   if (signer->sign_sha256(std::string(32, '\x5a')).empty()) return nullptr;
   return signer;
 }

@@ -145,8 +145,8 @@ TEST(MultiPrimeSigner, ImportedKeysWithUnevenPrimes) {
   }
   // One bit more and the key is OpenSSL's to sign.
   EXPECT_FALSE(MultiPrimeSigner::make(key_from_primes(726, 700, 622).get()));
-  // A key whose parameters do not fit together fails the self-check and is left to OpenSSL:
-  // no wrong signature comes from this path.
+  // A key whose parameters do not fit together is refused at set-up and left to OpenSSL: no
+  // wrong signature comes from this path.
   EXPECT_FALSE(MultiPrimeSigner::make(key_from_primes(683, 683, 682, true).get()));
 }
 
