@@ -2,6 +2,7 @@
 #include "mailauth/dkim/key_store.hpp"
 
 #include <fcntl.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -119,6 +120,13 @@ base::Result<std::string> KeyStore::import(const std::string& account, const std
   if (!key || EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA) return bad;
   int bits = EVP_PKEY_get_bits(key.get());
   if (bits < 1024 || bits > 2048) return base::make_error(ErrorCode::kInvalidParameter, "DKIM keys must be RSA 1024 or 2048 bits.");
+  // A key whose parts do not fit together (the primes, the exponents, the CRT coefficients)
+  // would still sign, but no receiver could verify what it signs.
+  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> check(EVP_PKEY_CTX_new(key.get(), nullptr),
+                                                                    &EVP_PKEY_CTX_free);
+  const bool consistent = check && EVP_PKEY_check(check.get()) == 1;
+  ERR_clear_error();
+  if (!consistent) return bad;
   SESAME_ASSIGN(auto pem, private_pem(key.get()));
   SESAME_CHECK(write_private(path_for(account, region, domain, key_id), pem));
   return public_b64(key.get());

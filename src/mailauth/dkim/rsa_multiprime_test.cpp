@@ -9,6 +9,7 @@
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/encoding.hpp"
 #include "mailauth/dkim/key_store.hpp"
 #include "mailauth/dkim/private_key.hpp"
 #include "mailauth/dkim/signer.hpp"
@@ -213,6 +215,40 @@ TEST_F(EasyDkimKeys, Rsa2048KeysHaveThreePrimesAndSignOnEveryThread) {
     EXPECT_EQ(verify_with_key(m, pub.value(), &why), VerifyResult::kPass) << why;
   }
   EXPECT_EQ(verify_with_key(sign("k1024"), small.value(), &why), VerifyResult::kPass) << why;
+}
+
+TEST_F(EasyDkimKeys, ImportRefusesAKeyWhoseParametersDoNotFit) {
+  auto der_b64 = [](EVP_PKEY* key) {
+    unsigned char* der = nullptr;
+    const int len = i2d_PrivateKey(key, &der);
+    EXPECT_GT(len, 0);
+    std::string out = base::base64_encode(std::string(reinterpret_cast<const char*>(der), std::size_t(len)));
+    OPENSSL_free(der);
+    return out;
+  };
+  // BYODKIM with a 3-prime key with uneven primes: imported, verified, and on the fast path.
+  auto pub =
+      keys_->import("111111111111", "us-east-1", "example.org", "byo", der_b64(key_from_primes(725, 700, 623).get()));
+  ASSERT_TRUE(pub.ok()) << pub.error().message;
+  auto loaded = keys_->load(KeyRef{"111111111111", "us-east-1", "example.org", "byo"});
+  ASSERT_TRUE(loaded.ok());
+  if (MultiPrimeSigner::enabled()) {
+    EXPECT_TRUE(MultiPrimeSigner::make(loaded.value()->get()));
+  }
+  Signer signer(*keys_);
+  const std::string msg = "From: a@example.org\r\nTo: b@example.net\r\nSubject: hi\r\n\r\nbody\r\n";
+  auto sig = signer.sign(msg, KeyRef{"111111111111", "us-east-1", "example.org", "byo"},
+                         SignOptions{"example.org", "sel", 1705320000});
+  ASSERT_TRUE(sig.ok());
+  std::string why;
+  EXPECT_EQ(verify_with_key(sig.value() + msg, pub.value(), &why), VerifyResult::kPass) << why;
+
+  // The same shape with a spoiled coefficient: refused as invalid, nothing written.
+  auto bad = keys_->import("111111111111", "us-east-1", "example.org", "bad",
+                           der_b64(key_from_primes(683, 683, 682, true).get()));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, base::ErrorCode::kInvalidParameter);
+  EXPECT_FALSE(keys_->load(KeyRef{"111111111111", "us-east-1", "example.org", "bad"}).ok());
 }
 
 }  // namespace
