@@ -1,8 +1,8 @@
 // Fuzz target: the parameters of an imported (BYODKIM) RSA private key, then the 3-prime IFMA
-// signer's set-up and a signature with it. Whatever the values (uneven, oversized, even,
-// negative-free or missing primes, exponents and coefficients that do not fit), no crash,
-// and a signature that comes out of the signer verifies with the key's public half: a key it
-// cannot sign with correctly is left to OpenSSL.
+// signer's set-up and a signature with it. Whatever the values (uneven, oversized, even or
+// tiny primes, a modulus they do not make, exponents and coefficients that do not fit), no
+// crash, and a signature that comes out of the signer verifies with the key's public half: a
+// key it cannot sign with correctly is left to OpenSSL.
 //
 // Input: 10 fields, each a 2-byte big-endian length and that many bytes of a big-endian
 // integer, in the order n, e, p, q, r, dP, dQ, dR, qInv, t_r (RFC 8017 §3.2). The private
